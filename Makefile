@@ -1,0 +1,44 @@
+# Two commands do all set-up (see README):  make book  and  make test.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+CH     ?= chapters/*.md
+
+.PHONY: book test export sync run bench clean
+
+# The virtual environment, rebuilt whenever pyproject.toml changes.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[book,test]"
+	touch $@
+
+## make book: install, export dlfs from the chapters, build the site into _build/html.
+book: $(STAMP)
+	$(BIN)/python tools/export.py
+	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
+	@echo "The book is built: open $(CURDIR)/_build/html/index.html"
+
+## make test: every test (export check, pairing, nbval on every chapter, the book build, unit tests).
+test: $(STAMP)
+	$(BIN)/pytest
+
+## make export: regenerate dlfs/ from the chapters' export cells.
+export: $(STAMP)
+	$(BIN)/python tools/export.py
+
+## make sync: make each .ipynb match its edited .md (outputs are kept; re-run to refresh them).
+sync: $(STAMP)
+	$(BIN)/jupytext --sync $(CH)
+
+## make run CH=chapters/02-activations.md: export, then execute chapters and store their outputs.
+run: export
+	$(BIN)/jupytext --to ipynb --execute $(CH)
+
+## make bench: the training benchmark against PyTorch (see benchmarks/).
+bench: $(STAMP)
+	$(BIN)/python benchmarks/train_mlp.py
+
+clean:
+	rm -rf _build

@@ -1,0 +1,121 @@
+"""The dense layer.
+
+Generated from chapters/01-dense-layer.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
+"""
+
+__all__ = ['DEFAULT_DTYPE', 'check_inputs', 'Layer', 'glorot_uniform', 'he_normal', 'INITIALIZERS', 'Dense']
+
+import numpy as np
+
+
+DEFAULT_DTYPE = np.float32
+
+
+def check_inputs(inputs, n_features: int | None = None, name: str = "inputs", dtype=None) -> np.ndarray:
+    """Return ``inputs`` as a finite 2-D array of shape (N, n_features), N >= 1.
+
+    ``dtype`` converts the array (without a copy when it already has that dtype).
+    Raises ValueError or TypeError naming ``name``, what was expected and what came.
+    """
+    array = np.asarray(inputs)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold numbers, got an array of dtype {array.dtype}")
+    if array.ndim != 2:
+        raise ValueError(f"{name} must be 2-D with shape (batch, features), got shape {array.shape}")
+    if array.shape[0] == 0:
+        raise ValueError(f"{name} is an empty batch: expected at least one row, got shape {array.shape}")
+    if n_features is not None and array.shape[1] != n_features:
+        raise ValueError(f"{name} must have {n_features} features per row, got shape {array.shape}")
+    if dtype is not None:
+        array = array.astype(dtype, copy=False)
+    if not (np.isfinite(array.sum()) or np.isfinite(array).all()):
+        bad = np.argwhere(~np.isfinite(array))[0]
+        raise ValueError(f"{name} must be finite, got {array[tuple(bad)]} at row {bad[0]}, column {bad[1]}")
+    return array
+
+
+class Layer:
+    """One step of a network.
+
+    ``forward(inputs, training)`` maps a batch (N, ...) to outputs and remembers what
+    ``backward`` needs; ``backward(dvalues)`` takes dL/d(outputs), shaped like the outputs, and
+    returns dL/d(inputs), shaped like the inputs, storing it as ``self.dinputs``.
+    Subclasses register themselves by class name so a saved model can be rebuilt.
+    """
+
+    registry: dict[str, type["Layer"]] = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        Layer.registry[cls.__name__] = cls
+
+    def forward(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, dvalues: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        """The constructor arguments that rebuild this layer (without learned values)."""
+        return {}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{key}={value!r}" for key, value in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+def glorot_uniform(n_inputs: int, n_outputs: int, rng: np.random.Generator) -> np.ndarray:
+    """Weights (n_inputs, n_outputs) from U(-a, a) with a = sqrt(6 / (n_inputs + n_outputs))."""
+    limit = np.sqrt(6.0 / (n_inputs + n_outputs))
+    return rng.uniform(-limit, limit, size=(n_inputs, n_outputs))
+
+
+def he_normal(n_inputs: int, n_outputs: int, rng: np.random.Generator) -> np.ndarray:
+    """Weights (n_inputs, n_outputs) from N(0, 2 / n_inputs), for layers followed by ReLU."""
+    return rng.normal(0.0, np.sqrt(2.0 / n_inputs), size=(n_inputs, n_outputs))
+
+
+INITIALIZERS = {"glorot": glorot_uniform, "he": he_normal}
+
+
+class Dense(Layer):
+    """A fully connected layer: ``outputs = inputs @ weights + biases``.
+
+    Shapes: inputs (N, n_inputs), weights (n_inputs, n_neurons), biases (1, n_neurons),
+    outputs (N, n_neurons). ``init`` is "glorot" (default) or "he" (for ReLU networks);
+    ``rng`` is a seed or a numpy Generator; ``dtype`` is float32 unless you ask for float64.
+    """
+
+    def __init__(self, n_inputs: int, n_neurons: int, init: str = "glorot", rng=None, dtype=DEFAULT_DTYPE):
+        for name, value in (("n_inputs", n_inputs), ("n_neurons", n_neurons)):
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if init not in INITIALIZERS:
+            raise ValueError(f"init must be one of {sorted(INITIALIZERS)}, got {init!r}")
+        self.n_inputs, self.n_neurons, self.init = int(n_inputs), int(n_neurons), init
+        self.dtype = np.dtype(dtype)
+        rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        self.weights = INITIALIZERS[init](self.n_inputs, self.n_neurons, rng).astype(self.dtype)
+        self.biases = np.zeros((1, self.n_neurons), dtype=self.dtype)
+        self.inputs = None
+
+    def forward(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
+        """(N, n_inputs) -> (N, n_neurons)."""
+        self.inputs = check_inputs(inputs, self.n_inputs, dtype=self.dtype)
+        self.output = self.inputs @ self.weights
+        self.output += self.biases
+        return self.output
+
+    def backward(self, dvalues: np.ndarray) -> np.ndarray:
+        """dL/d(outputs) (N, n_neurons) -> dL/d(inputs) (N, n_inputs); sets dweights and dbiases."""
+        if self.inputs is None:
+            raise RuntimeError("Dense.backward called before forward")
+        if dvalues.shape != self.output.shape:
+            raise ValueError(f"dvalues must have the output's shape {self.output.shape}, got {dvalues.shape}")
+        self.dweights = self.inputs.T @ dvalues
+        self.dbiases = dvalues.sum(axis=0, keepdims=True)
+        self.dinputs = dvalues @ self.weights.T
+        return self.dinputs
+
+    def get_config(self) -> dict:
+        return {"n_inputs": self.n_inputs, "n_neurons": self.n_neurons, "init": self.init, "dtype": self.dtype.name}

@@ -1,0 +1,40 @@
+"""The literate pipeline: dlfs/ is exported from the chapters, each .md/.ipynb pair agrees,
+and the book builds with warnings as errors."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import jupytext
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAPTERS = sorted((ROOT / "chapters").glob("*.md"))
+
+
+def test_dlfs_matches_the_chapters():
+    result = subprocess.run(
+        [sys.executable, "tools/export.py", "--check"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.name)
+def test_pair_is_in_sync(chapter: Path):
+    notebook = chapter.with_suffix(".ipynb")
+    assert notebook.exists(), f"{notebook.name} is missing: run `make run CH=chapters/{chapter.name}`"
+    from_ipynb = jupytext.writes(jupytext.read(notebook), fmt="md:myst")
+    assert from_ipynb == chapter.read_text(encoding="utf-8"), (
+        f"{chapter.name} and {notebook.name} differ: run `make run CH=chapters/{chapter.name}` "
+        "to rebuild the notebook from the .md and refresh its outputs"
+    )
+
+
+def test_every_chapter_is_in_the_book():
+    toc = (ROOT / "_toc.yml").read_text(encoding="utf-8")
+    missing = [c.name for c in CHAPTERS if f"file: chapters/{c.stem}\n" not in toc]
+    assert not missing, f"chapters missing from _toc.yml: {missing}"
+
+
+def test_book_builds_without_warnings(built_book: Path):
+    assert (built_book / "index.html").exists()
