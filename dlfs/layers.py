@@ -55,6 +55,10 @@ class Layer:
     def backward(self, dvalues: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def parameters(self) -> dict[str, np.ndarray]:
+        """The learned arrays by name; the gradient of ``name`` is ``self.d<name>``."""
+        return {}
+
     def get_config(self) -> dict:
         """The constructor arguments that rebuild this layer (without learned values)."""
         return {}
@@ -116,6 +120,9 @@ class Dense(Layer):
         self.dbiases = dvalues.sum(axis=0, keepdims=True)
         self.dinputs = dvalues @ self.weights.T
         return self.dinputs
+
+    def parameters(self) -> dict[str, np.ndarray]:
+        return {"weights": self.weights, "biases": self.biases}
 
     def get_config(self) -> dict:
         return {"n_inputs": self.n_inputs, "n_neurons": self.n_neurons, "init": self.init, "dtype": self.dtype.name}

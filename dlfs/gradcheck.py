@@ -1,0 +1,56 @@
+"""Backpropagation.
+
+Generated from chapters/02-backpropagation.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
+"""
+
+__all__ = ['numerical_gradient', 'relative_error', 'check_layer_gradients']
+
+import numpy as np
+
+
+def numerical_gradient(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """Central-difference gradient of a scalar function with respect to the array ``x``.
+
+    ``f()`` takes no arguments and reads ``x``; each element of ``x`` is moved by +eps and
+    -eps in place and then restored. Returns a float64 array shaped like ``x``.
+    """
+    grad = np.zeros(x.shape, dtype=np.float64)
+    for index in np.ndindex(x.shape):
+        original = x[index]
+        x[index] = original + eps
+        f_plus = f()
+        x[index] = original - eps
+        f_minus = f()
+        x[index] = original
+        grad[index] = (f_plus - f_minus) / (2 * eps)
+    return grad
+
+
+def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
+    """``|a - n| / (|a| + |n|)`` with Euclidean norms over all elements; 0 when both are 0."""
+    a = np.asarray(analytic, dtype=np.float64)
+    n = np.asarray(numeric, dtype=np.float64)
+    if a.shape != n.shape:
+        raise ValueError(f"gradients must have the same shape, got {a.shape} and {n.shape}")
+    scale = np.linalg.norm(a) + np.linalg.norm(n)
+    return float(np.linalg.norm(a - n) / scale) if scale > 0 else 0.0
+
+
+def check_layer_gradients(layer, inputs: np.ndarray, eps: float = 1e-6, seed: int = 0) -> dict[str, float]:
+    """Compare ``layer.backward`` with central differences; relative error per array.
+
+    Uses the scalar L = sum(forward(inputs) * G) for a fixed random G, so that dL/d(outputs)
+    is G. Checks d(inputs) and the gradient of every array in ``layer.parameters()``.
+    Use float64 layers and inputs: float32 is too coarse for finite differences.
+    """
+    inputs = np.array(inputs, dtype=np.float64)
+    upstream = np.random.default_rng(seed).standard_normal(layer.forward(inputs).shape)
+    layer.backward(upstream)
+    analytic = {"inputs": layer.dinputs.copy()}
+    analytic |= {name: getattr(layer, "d" + name).copy() for name in layer.parameters()}
+
+    def loss() -> float:
+        return float(np.sum(layer.forward(inputs) * upstream))
+
+    arrays = {"inputs": inputs} | layer.parameters()
+    return {name: relative_error(analytic[name], numerical_gradient(loss, arrays[name], eps)) for name in analytic}
