@@ -12,6 +12,7 @@ Without it the test is skipped locally, and fails when the CI environment variab
 
 import functools
 import http.server
+import json
 import os
 import shutil
 import tempfile
@@ -96,11 +97,18 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class _QuietServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass   # a browser dropping a connection it no longer needs is not a failure
+
+
 @pytest.fixture(scope="module")
 def site(chromium, built_book: Path):
     """The built book, served over HTTP on 127.0.0.1 (a free port); its base URL."""
     handler = functools.partial(_QuietHandler, directory=str(built_book))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = _QuietServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/"
@@ -137,14 +145,15 @@ def browser(chromium):
 
 
 def drain_logs(driver) -> None:
+    """Forget earlier pages: their log entries, and what they stored (each page is a first visit)."""
+    if driver.current_url.startswith("http"):
+        driver.execute_script("localStorage.clear(); sessionStorage.clear();")
     driver.get_log("browser")
     driver.get_log("performance")
 
 
 def requested_urls(driver) -> set[str]:
     """Every URL the page asked for: CDP network events plus the Resource Timing entries."""
-    import json
-
     urls = set()
     for entry in driver.get_log("performance"):
         message = json.loads(entry["message"])["message"]
@@ -257,7 +266,8 @@ def test_page(browser, site, page):
         if not any(h.split("#")[0].endswith("/notation.html") for h in hrefs):
             problems.append("no link to the notation page")
 
-    assert not problems, f"{page}.html:\n  " + "\n  ".join(problems)
+    if problems:
+        pytest.fail(f"{page}.html:\n  " + "\n  ".join(problems), pytrace=False)
 
 
 def test_search_finds_backpropagation(browser, site):
@@ -281,5 +291,11 @@ def test_screenshot(browser, site, page):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     target = SCREENSHOTS / (page.replace("/", "-") + ".png")
     open_page(browser, urljoin(site, page + ".html"))
-    assert browser.save_screenshot(str(target)), f"could not write {target}"
+    # the whole page (up to 5000 px tall), then back to the usual window
+    height = browser.execute_script("return document.documentElement.scrollHeight;")
+    browser.set_window_size(1280, min(max(height, 1000), 5000))
+    try:
+        assert browser.save_screenshot(str(target)), f"could not write {target}"
+    finally:
+        browser.set_window_size(1280, 1000)
     assert target.stat().st_size > 10_000, f"{target} looks blank"
