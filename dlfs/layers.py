@@ -28,7 +28,9 @@ def check_inputs(inputs, n_features: int | None = None, name: str = "inputs", dt
         raise ValueError(f"{name} must have {n_features} features per row, got shape {array.shape}")
     if dtype is not None:
         array = array.astype(dtype, copy=False)
-    if not (np.isfinite(array.sum()) or np.isfinite(array).all()):
+    with np.errstate(over="ignore", invalid="ignore"):  # a sum of huge finite values may overflow
+        finite = np.isfinite(array.sum()) or np.isfinite(array).all()
+    if not finite:
         bad = np.argwhere(~np.isfinite(array))[0]
         raise ValueError(f"{name} must be finite, got {array[tuple(bad)]} at row {bad[0]}, column {bad[1]}")
     return array
@@ -110,15 +112,20 @@ class Dense(Layer):
         self.output += self.biases
         return self.output
 
-    def backward(self, dvalues: np.ndarray) -> np.ndarray:
-        """dL/d(outputs) (N, n_neurons) -> dL/d(inputs) (N, n_inputs); sets dweights and dbiases."""
+    def backward(self, dvalues: np.ndarray, need_dinputs: bool = True) -> np.ndarray | None:
+        """dL/d(outputs) (N, n_neurons) -> dL/d(inputs) (N, n_inputs); sets dweights and dbiases.
+
+        The first layer of a network has nobody to pass dL/d(inputs) to: ``need_dinputs=False``
+        skips that product, a third of the layer's backward work, and returns None.
+        """
         if self.inputs is None:
             raise RuntimeError("Dense.backward called before forward")
+        dvalues = np.asarray(dvalues)
         if dvalues.shape != self.output.shape:
             raise ValueError(f"dvalues must have the output's shape {self.output.shape}, got {dvalues.shape}")
         self.dweights = self.inputs.T @ dvalues
         self.dbiases = dvalues.sum(axis=0, keepdims=True)
-        self.dinputs = dvalues @ self.weights.T
+        self.dinputs = dvalues @ self.weights.T if need_dinputs else None
         return self.dinputs
 
     def parameters(self) -> dict[str, np.ndarray]:

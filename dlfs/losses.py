@@ -3,40 +3,11 @@
 Generated from chapters/04-losses.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
 """
 
-__all__ = ['class_indices', 'Loss', 'check_same_shape', 'CategoricalCrossEntropy', 'softmax_cross_entropy_backward', 'BinaryCrossEntropy', 'MeanSquaredError', 'accuracy']
+__all__ = ['Loss', 'check_probabilities', 'check_same_shape', 'class_indices', 'CategoricalCrossEntropy', 'softmax_cross_entropy_backward', 'BinaryCrossEntropy', 'MeanSquaredError', 'accuracy']
 
 import numpy as np
 
 from dlfs.layers import check_inputs
-
-
-def class_indices(y_true, n_samples: int, n_classes: int, name: str = "y_true") -> np.ndarray:
-    """Integer labels (N,) or one-hot rows (N, C) -> class indices (N,), checked.
-
-    Raises TypeError or ValueError naming ``name``, what was expected and what came:
-    float labels, the wrong number of labels, labels outside [0, C), rows that are not one-hot.
-    """
-    y = np.asarray(y_true)
-    if y.ndim == 2 and y.shape[1] == 1 and n_classes != 1:
-        raise ValueError(
-            f"{name} has shape {y.shape}: pass integer labels as a 1-D array of shape ({n_samples},) "
-            f"(y.ravel()) or one-hot rows of shape ({n_samples}, {n_classes})"
-        )
-    if y.ndim == 2:
-        if y.shape != (n_samples, n_classes):
-            raise ValueError(f"{name} as one-hot rows must have shape ({n_samples}, {n_classes}), got {y.shape}")
-        if not (np.isin(y, (0, 1)).all() and (y.sum(axis=1) == 1).all()):
-            raise ValueError(f"{name} one-hot rows must hold a single 1 and zeros elsewhere")
-        return y.argmax(axis=1)
-    if y.ndim != 1:
-        raise ValueError(f"{name} must be integer labels (N,) or one-hot rows (N, C), got shape {y.shape}")
-    if y.dtype.kind not in "iu":
-        raise TypeError(f"{name} must hold integer class labels, got dtype {y.dtype} (convert with y.astype(int))")
-    if len(y) != n_samples:
-        raise ValueError(f"{name} has {len(y)} labels but the predictions have {n_samples} rows")
-    if y.min() < 0 or y.max() >= n_classes:
-        raise ValueError(f"{name} must hold class indices in [0, {n_classes - 1}], got values from {y.min()} to {y.max()}")
-    return y
 
 
 class Loss:
@@ -58,16 +29,64 @@ class Loss:
         return float(np.mean(self.forward(y_pred, y_true)))
 
     def get_config(self) -> dict:
+        """The constructor arguments that rebuild this loss."""
         return {}
 
 
+def check_probabilities(y_pred, name: str = "y_pred") -> np.ndarray:
+    """``y_pred`` as a finite float array (N, k) of probabilities in [0, 1]; integers become float64."""
+    y_pred = check_inputs(y_pred, name=name)
+    if y_pred.dtype.kind != "f":
+        y_pred = y_pred.astype(np.float64)
+    low, high = y_pred.min(), y_pred.max()
+    if low < 0 or high > 1:
+        raise ValueError(
+            f"{name} must hold probabilities in [0, 1] (the output of Softmax or Sigmoid), "
+            f"got values from {low:.4g} to {high:.4g}"
+        )
+    return y_pred
+
+
 def check_same_shape(y_pred, y_true) -> tuple[np.ndarray, np.ndarray]:
-    """Predictions (N, k) and targets of exactly the same shape: no silent broadcasting."""
+    """Predictions (N, k) and finite numeric targets of exactly the same shape: no silent broadcasting."""
     y_pred = check_inputs(y_pred, name="y_pred")
     y_true = np.asarray(y_true)
     if y_true.shape != y_pred.shape:
         raise ValueError(f"y_true must have the shape of y_pred {y_pred.shape}, got {y_true.shape}")
-    return y_pred, y_true
+    return y_pred, check_inputs(y_true, name="y_true")
+
+
+def class_indices(y_true, n_samples: int, n_classes: int, name: str = "y_true") -> np.ndarray:
+    """Integer labels (N,) or one-hot rows (N, C) -> class indices (N,), checked.
+
+    Raises TypeError or ValueError naming ``name``, what was expected and what came:
+    float labels, the wrong number of labels, labels outside [0, C), rows that are not one-hot.
+    """
+    y = np.asarray(y_true)
+    if y.ndim == 2 and y.shape[1] == 1 and n_classes != 1:
+        raise ValueError(
+            f"{name} has shape {y.shape}: pass integer labels as a 1-D array of shape ({n_samples},) "
+            f"(y.ravel()) or one-hot rows of shape ({n_samples}, {n_classes})"
+        )
+    if y.ndim == 2:
+        if y.shape != (n_samples, n_classes):
+            raise ValueError(f"{name} as one-hot rows must have shape ({n_samples}, {n_classes}), got {y.shape}")
+        if y.dtype.kind not in "biuf":
+            raise TypeError(f"{name} as one-hot rows must hold numbers 0 and 1, got dtype {y.dtype}")
+        is_one_hot = np.isin(y, (0, 1)).all(axis=1) & (y.sum(axis=1) == 1)
+        if not is_one_hot.all():
+            row = int(np.argmin(is_one_hot))
+            raise ValueError(f"{name} one-hot rows must hold a single 1 and zeros elsewhere, row {row} is {y[row]}")
+        return y.argmax(axis=1)
+    if y.ndim != 1:
+        raise ValueError(f"{name} must be integer labels (N,) or one-hot rows (N, C), got shape {y.shape}")
+    if y.dtype.kind not in "iu":
+        raise TypeError(f"{name} must hold integer class labels, got dtype {y.dtype} (convert with y.astype(int))")
+    if len(y) != n_samples:
+        raise ValueError(f"{name} has {len(y)} labels but the predictions have {n_samples} rows")
+    if y.min() < 0 or y.max() >= n_classes:
+        raise ValueError(f"{name} must hold class indices in [0, {n_classes - 1}], got values from {y.min()} to {y.max()}")
+    return y
 
 
 class CategoricalCrossEntropy(Loss):
@@ -77,19 +96,24 @@ class CategoricalCrossEntropy(Loss):
     """
 
     def __init__(self, eps: float = 1e-7):
+        if not 0 < eps < 0.5:
+            raise ValueError(f"eps must be in (0, 0.5), got {eps!r}")
         self.eps = eps
 
     def _true_class_probabilities(self, y_pred, y_true):
-        y_pred = check_inputs(y_pred, name="y_pred")
+        """Checked y_pred (N, C), row numbers (N,), labels (N,) and clipped p[true class] (N,)."""
+        y_pred = check_probabilities(y_pred)
         labels = class_indices(y_true, *y_pred.shape)
         rows = np.arange(len(labels))
         return y_pred, rows, labels, np.clip(y_pred[rows, labels], self.eps, 1 - self.eps)
 
     def forward(self, y_pred, y_true) -> np.ndarray:
+        """Per-example losses (N,)."""
         _, _, _, p = self._true_class_probabilities(y_pred, y_true)
         return -np.log(p)
 
     def backward(self, y_pred, y_true) -> np.ndarray:
+        """dL/d(y_pred) (N, C): -1 / (N p) at each true class, 0 elsewhere."""
         y_pred, rows, labels, p = self._true_class_probabilities(y_pred, y_true)
         self.dinputs = np.zeros_like(y_pred)
         self.dinputs[rows, labels] = -1 / (p * len(labels))
@@ -100,7 +124,11 @@ class CategoricalCrossEntropy(Loss):
 
 
 def softmax_cross_entropy_backward(probs: np.ndarray, y_true) -> np.ndarray:
-    """dL/d(scores) of the mean cross-entropy of softmax(scores): ``(probs - Y) / N``, shape (N, C)."""
+    """dL/d(scores) of the mean cross-entropy of softmax(scores): ``(probs - Y) / N``, shape (N, C).
+
+    ``probs`` (N, C) is the softmax output; ``y_true`` integer labels (N,) or one-hot rows (N, C).
+    """
+    probs = check_probabilities(probs, name="probs")
     labels = class_indices(y_true, *probs.shape)
     dinputs = probs.copy()
     dinputs[np.arange(len(labels)), labels] -= 1
@@ -109,20 +137,32 @@ def softmax_cross_entropy_backward(probs: np.ndarray, y_true) -> np.ndarray:
 
 
 class BinaryCrossEntropy(Loss):
-    """``-(y log p + (1 - y) log(1 - p))`` averaged over the k outputs; y_pred and y_true (N, k)."""
+    """``-(y log p + (1 - y) log(1 - p))`` averaged over the k outputs; y_pred and y_true (N, k).
+
+    Probabilities are clipped to [eps, 1 - eps], so 0 and 1 give finite losses and gradients.
+    """
 
     def __init__(self, eps: float = 1e-7):
+        if not 0 < eps < 0.5:
+            raise ValueError(f"eps must be in (0, 0.5), got {eps!r}")
         self.eps = eps
 
+    def _clipped(self, y_pred, y_true) -> tuple[np.ndarray, np.ndarray]:
+        """Clipped probabilities (N, k) and checked targets (N, k) in [0, 1]."""
+        y_pred, y_true = check_same_shape(check_probabilities(y_pred), y_true)
+        if y_true.min() < 0 or y_true.max() > 1:
+            raise ValueError(f"y_true must hold targets in [0, 1], got values from {y_true.min()} to {y_true.max()}")
+        return np.clip(y_pred, self.eps, 1 - self.eps), y_true
+
     def forward(self, y_pred, y_true) -> np.ndarray:
-        y_pred, y_true = check_same_shape(y_pred, y_true)
-        p = np.clip(y_pred, self.eps, 1 - self.eps)
+        """Per-example losses (N,)."""
+        p, y_true = self._clipped(y_pred, y_true)
         return -np.mean(y_true * np.log(p) + (1 - y_true) * np.log(1 - p), axis=1)
 
     def backward(self, y_pred, y_true) -> np.ndarray:
-        y_pred, y_true = check_same_shape(y_pred, y_true)
-        p = np.clip(y_pred, self.eps, 1 - self.eps)
-        self.dinputs = (-(y_true / p - (1 - y_true) / (1 - p)) / y_pred.size).astype(y_pred.dtype, copy=False)
+        """dL/d(y_pred) (N, k)."""
+        p, y_true = self._clipped(y_pred, y_true)
+        self.dinputs = (-(y_true / p - (1 - y_true) / (1 - p)) / p.size).astype(p.dtype, copy=False)
         return self.dinputs
 
     def get_config(self) -> dict:
@@ -133,12 +173,15 @@ class MeanSquaredError(Loss):
     """``mean((y - p)**2)`` over the k outputs; y_pred and y_true (N, k)."""
 
     def forward(self, y_pred, y_true) -> np.ndarray:
+        """Per-example losses (N,)."""
         y_pred, y_true = check_same_shape(y_pred, y_true)
         return np.mean((y_true - y_pred) ** 2, axis=1)
 
     def backward(self, y_pred, y_true) -> np.ndarray:
+        """dL/d(y_pred) (N, k)."""
         y_pred, y_true = check_same_shape(y_pred, y_true)
-        self.dinputs = (-2 * (y_true - y_pred) / y_pred.size).astype(y_pred.dtype, copy=False)
+        dtype = y_pred.dtype if y_pred.dtype.kind == "f" else np.float64
+        self.dinputs = (-2 * (y_true - y_pred) / y_pred.size).astype(dtype, copy=False)
         return self.dinputs
 
 

@@ -3,19 +3,34 @@
 Generated from chapters/05-optimizers.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
 """
 
-__all__ = ['check_positive', 'Optimizer', 'SGD', 'Adam']
+__all__ = ['check_positive', 'check_fraction', 'Optimizer', 'SGD', 'Adam']
 
 import math
 
 import numpy as np
 
 
+def _as_float(name: str, value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number, got {value!r}") from None
+
+
 def check_positive(name: str, value: float, allow_zero: bool = False) -> float:
     """``value`` as a float if it is finite and > 0 (or >= 0); otherwise a ValueError naming ``name``."""
-    number = float(value)
+    number = _as_float(name, value)
     if not math.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
         expected = "a finite number >= 0" if allow_zero else "a finite number > 0"
         raise ValueError(f"{name} must be {expected}, got {value!r}")
+    return number
+
+
+def check_fraction(name: str, value: float) -> float:
+    """``value`` as a float if it lies in [0, 1); otherwise a ValueError naming ``name``."""
+    number = _as_float(name, value)
+    if not 0 <= number < 1:  # also false for NaN
+        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
     return number
 
 
@@ -23,9 +38,11 @@ class Optimizer:
     """Updates the parameters of a layer from their gradients.
 
     ``update_params(layer)`` changes every array in ``layer.parameters()`` in place, using the
-    gradient ``layer.d<name>``. The learning rate decays as ``learning_rate / (1 + decay * t)``
-    after t updates of that layer; ``weight_decay`` adds ``weight_decay * param`` to each gradient
-    (an L2 penalty, as in ``torch.optim``). State (step counts, velocities) is kept per layer.
+    gradient ``layer.d<name>`` of the same shape. The learning rate decays as
+    ``learning_rate / (1 + decay * t)`` after t updates of that layer; ``weight_decay`` adds
+    ``weight_decay * param`` to each gradient (an L2 penalty, as in ``torch.optim``).
+    State (step counts, velocities, moment estimates) is kept per layer in ``self.state``.
+    Subclasses implement ``update``.
     """
 
     def __init__(self, learning_rate: float, decay: float = 0.0, weight_decay: float = 0.0):
@@ -35,15 +52,25 @@ class Optimizer:
         self.state: dict = {}
 
     def current_learning_rate(self, step: int) -> float:
-        """The learning rate for update number ``step`` (counting from 0)."""
+        """The learning rate for update number ``step`` of a layer (counting from 0)."""
         return self.learning_rate / (1.0 + self.decay * step)
 
     def update_params(self, layer) -> None:
+        """One update of every array in ``layer.parameters()`` from its gradient ``layer.d<name>``."""
+        params = layer.parameters()
+        grads = {}
+        for name, param in params.items():
+            grad = getattr(layer, "d" + name, None)
+            if grad is None:
+                raise RuntimeError(f"{type(layer).__name__} has no gradient d{name}: call backward before update_params")
+            if np.shape(grad) != param.shape:
+                raise ValueError(f"d{name} must have the shape of {name} {param.shape}, got {np.shape(grad)}")
+            grads[name] = grad
         state = self.state.setdefault(layer, {"step": 0})
         learning_rate = self.current_learning_rate(state["step"])
         state["step"] += 1
-        for name, param in layer.parameters().items():
-            grad = getattr(layer, "d" + name)
+        for name, param in params.items():
+            grad = grads[name]
             if self.weight_decay:
                 grad = grad + self.weight_decay * param
             self.update(param, grad, learning_rate, state.setdefault(name, {}), state["step"])
@@ -56,39 +83,40 @@ class Optimizer:
 class SGD(Optimizer):
     """Stochastic gradient descent, with optional momentum, as ``torch.optim.SGD``.
 
-    ``v = momentum * v + grad`` (v starts as the first gradient), then ``param -= lr * v``.
+    Without momentum: ``param -= lr * grad``. With momentum: ``v = momentum * v + grad``
+    (v starts at zero, so the first step uses the plain gradient), then ``param -= lr * v``.
+    ``lr`` is the decayed learning rate; ``grad`` includes the weight-decay term.
     """
 
-    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0, decay: float = 0.0, weight_decay: float = 0.0):
+    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0, decay: float = 0.0,
+                 weight_decay: float = 0.0):
         super().__init__(learning_rate, decay, weight_decay)
         self.momentum = check_positive("momentum", momentum, allow_zero=True)
 
     def update(self, param, grad, learning_rate, slots, step):
         if self.momentum:
-            if "velocity" in slots:
-                slots["velocity"] *= self.momentum
-                slots["velocity"] += grad
-            else:
-                slots["velocity"] = np.array(grad, copy=True)
-            grad = slots["velocity"]
+            if "velocity" not in slots:
+                slots["velocity"] = np.zeros_like(param)
+            velocity = slots["velocity"]
+            velocity *= self.momentum
+            velocity += grad
+            grad = velocity
         param -= learning_rate * grad
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba), as ``torch.optim.Adam``.
+    """Adam (Kingma & Ba, 2015), as ``torch.optim.Adam``.
 
-    ``m = b1 m + (1 - b1) g``; ``v = b2 v + (1 - b2) g^2``; with the bias corrections
-    ``m_hat = m / (1 - b1^t)`` and ``v_hat = v / (1 - b2^t)``:
-    ``param -= lr * m_hat / (sqrt(v_hat) + epsilon)``.
+    ``m = b1 m + (1 - b1) g``; ``v = b2 v + (1 - b2) g^2`` (both start at zero); with the bias
+    corrections ``m_hat = m / (1 - b1^t)`` and ``v_hat = v / (1 - b2^t)`` at step t = 1, 2, ...:
+    ``param -= lr * m_hat / (sqrt(v_hat) + epsilon)``, epsilon outside the square root.
     """
 
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-8, decay: float = 0.0, weight_decay: float = 0.0):
         super().__init__(learning_rate, decay, weight_decay)
-        for name, beta in (("beta_1", beta_1), ("beta_2", beta_2)):
-            if not 0 <= beta < 1:
-                raise ValueError(f"{name} must be in [0, 1), got {beta!r}")
-        self.beta_1, self.beta_2 = beta_1, beta_2
+        self.beta_1 = check_fraction("beta_1", beta_1)
+        self.beta_2 = check_fraction("beta_2", beta_2)
         self.epsilon = check_positive("epsilon", epsilon)
 
     def update(self, param, grad, learning_rate, slots, step):

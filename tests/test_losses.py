@@ -1,0 +1,244 @@
+"""dlfs.losses: each loss against an independent formula (plain Python and PyTorch), its gradient
+against finite differences, the fused softmax + cross-entropy gradient, clipping at 0 and 1,
+and the checks on labels and shapes."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from dlfs import (BinaryCrossEntropy, CategoricalCrossEntropy, MeanSquaredError, Softmax, accuracy,
+                  class_indices, numerical_gradient, relative_error, softmax_cross_entropy_backward)
+
+TOLERANCE = 1e-7          # relative error of an analytic gradient against central differences, float64
+
+
+def random_probabilities(rng, n, c):
+    """Softmax rows (n, c), float64, away from 0 and 1."""
+    scores = rng.standard_normal((n, c))
+    exp = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+# --- forward against independent formulas ---------------------------------------------------
+
+def test_categorical_cross_entropy_forward_is_minus_log_of_the_true_class():
+    rng = np.random.default_rng(0)
+    probs, labels = random_probabilities(rng, 6, 4), rng.integers(0, 4, 6)
+    expected = [-math.log(probs[k, labels[k]]) for k in range(6)]
+    np.testing.assert_allclose(CategoricalCrossEntropy().forward(probs, labels), expected, rtol=1e-12)
+    torch_loss = F.nll_loss(torch.log(torch.tensor(probs)), torch.tensor(labels))
+    assert CategoricalCrossEntropy().calculate(probs, labels) == pytest.approx(torch_loss.item(), rel=1e-12)
+
+
+def test_binary_cross_entropy_forward_matches_the_formula_and_torch():
+    rng = np.random.default_rng(1)
+    probs = rng.uniform(0.01, 0.99, (5, 3))
+    targets = rng.integers(0, 2, (5, 3)).astype(float)
+    expected = [
+        -sum(t * math.log(p) + (1 - t) * math.log(1 - p) for p, t in zip(probs[k], targets[k])) / 3
+        for k in range(5)
+    ]
+    np.testing.assert_allclose(BinaryCrossEntropy().forward(probs, targets), expected, rtol=1e-12)
+    torch_loss = F.binary_cross_entropy(torch.tensor(probs), torch.tensor(targets))
+    assert BinaryCrossEntropy().calculate(probs, targets) == pytest.approx(torch_loss.item(), rel=1e-12)
+
+
+def test_mean_squared_error_forward_matches_the_formula_and_torch():
+    rng = np.random.default_rng(2)
+    preds, targets = rng.standard_normal((5, 3)), rng.standard_normal((5, 3))
+    expected = [sum((t - p) ** 2 for p, t in zip(preds[k], targets[k])) / 3 for k in range(5)]
+    np.testing.assert_allclose(MeanSquaredError().forward(preds, targets), expected, rtol=1e-12)
+    torch_loss = F.mse_loss(torch.tensor(preds), torch.tensor(targets))
+    assert MeanSquaredError().calculate(preds, targets) == pytest.approx(torch_loss.item(), rel=1e-12)
+
+
+# --- gradients against finite differences and torch -------------------------------------------
+
+def loss_cases():
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 4, 5)
+    yield "cce", CategoricalCrossEntropy(), rng.uniform(0.05, 0.95, (5, 4)), labels
+    yield "cce-one-hot", CategoricalCrossEntropy(), rng.uniform(0.05, 0.95, (5, 4)), np.eye(4)[labels]
+    yield "bce", BinaryCrossEntropy(), rng.uniform(0.05, 0.95, (5, 3)), rng.integers(0, 2, (5, 3)).astype(float)
+    yield "bce-soft", BinaryCrossEntropy(), rng.uniform(0.05, 0.95, (5, 1)), rng.uniform(0, 1, (5, 1))
+    yield "mse", MeanSquaredError(), rng.standard_normal((5, 3)), rng.standard_normal((5, 3))
+
+
+@pytest.mark.parametrize("name, loss, y_pred, y_true", list(loss_cases()), ids=lambda v: v if isinstance(v, str) else "")
+def test_gradient_matches_finite_differences(name, loss, y_pred, y_true):
+    analytic = loss.backward(y_pred, y_true).copy()
+    assert analytic.shape == y_pred.shape and analytic.dtype == np.float64
+    numeric = numerical_gradient(lambda: loss.calculate(y_pred, y_true), y_pred)
+    assert relative_error(analytic, numeric) < TOLERANCE
+
+
+def test_gradients_match_torch_autograd():
+    rng = np.random.default_rng(4)
+    probs, labels = rng.uniform(0.05, 0.95, (5, 4)), rng.integers(0, 4, 5)
+    p = torch.tensor(probs, requires_grad=True)
+    F.nll_loss(torch.log(p), torch.tensor(labels)).backward()
+    np.testing.assert_allclose(CategoricalCrossEntropy().backward(probs, labels), p.grad.numpy(), rtol=1e-12)
+
+    targets = rng.integers(0, 2, (5, 4)).astype(float)
+    p = torch.tensor(probs, requires_grad=True)
+    F.binary_cross_entropy(p, torch.tensor(targets)).backward()
+    np.testing.assert_allclose(BinaryCrossEntropy().backward(probs, targets), p.grad.numpy(), rtol=1e-12)
+
+    targets = rng.standard_normal((5, 4))
+    p = torch.tensor(probs, requires_grad=True)
+    F.mse_loss(p, torch.tensor(targets)).backward()
+    np.testing.assert_allclose(MeanSquaredError().backward(probs, targets), p.grad.numpy(), rtol=1e-12)
+
+
+def test_integer_labels_and_one_hot_rows_give_the_same_loss_and_gradient():
+    rng = np.random.default_rng(5)
+    probs, labels = random_probabilities(rng, 7, 5), rng.integers(0, 5, 7)
+    cce = CategoricalCrossEntropy()
+    for one_hot in (np.eye(5)[labels], np.eye(5, dtype=int)[labels], np.eye(5, dtype=bool)[labels]):
+        assert cce.calculate(probs, labels) == cce.calculate(probs, one_hot)
+        np.testing.assert_array_equal(cce.backward(probs, labels), cce.backward(probs, one_hot))
+        np.testing.assert_array_equal(softmax_cross_entropy_backward(probs, labels),
+                                      softmax_cross_entropy_backward(probs, one_hot))
+
+
+# --- the fused softmax + cross-entropy gradient ---------------------------------------------
+
+def test_fused_gradient_equals_the_chain_finite_differences_and_torch():
+    rng = np.random.default_rng(6)
+    scores, labels = rng.standard_normal((6, 4)), rng.integers(0, 4, 6)
+    softmax = Softmax()
+    probs = softmax.forward(scores)
+    fused = softmax_cross_entropy_backward(probs, labels)
+
+    chained = softmax.backward(CategoricalCrossEntropy().backward(probs, labels))
+    assert relative_error(fused, chained) < 1e-12
+
+    numeric = numerical_gradient(lambda: CategoricalCrossEntropy().calculate(Softmax().forward(scores), labels), scores)
+    assert relative_error(fused, numeric) < TOLERANCE
+
+    z = torch.tensor(scores, requires_grad=True)
+    F.cross_entropy(z, torch.tensor(labels)).backward()
+    np.testing.assert_allclose(fused, z.grad.numpy(), rtol=1e-10, atol=1e-15)
+
+
+def test_fused_gradient_stays_exact_for_a_confidently_wrong_float32_prediction():
+    scores = np.array([[0.0, 120.0, 0.0]], dtype=np.float32)    # true class 0 has probability 0
+    fused = softmax_cross_entropy_backward(Softmax().forward(scores), [0])
+    np.testing.assert_allclose(fused, [[-1.0, 1.0, 0.0]], atol=1e-6)
+
+
+# --- clipping: probabilities exactly 0 or 1 ---------------------------------------------------
+
+@st.composite
+def probability_rows(draw):
+    """(N, C) probabilities in [0, 1], float32 or float64, many entries exactly 0 or 1."""
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    shape = (draw(st.integers(1, 5)), draw(st.integers(2, 5)))
+    values = st.one_of(st.sampled_from([0.0, 1.0]), st.floats(0, 1, width=32))
+    return draw(arrays(dtype, shape, elements=values))
+
+
+@settings(max_examples=60, deadline=None)
+@given(probs=probability_rows(), data=st.data())
+def test_losses_and_gradients_are_finite_at_probabilities_0_and_1(probs, data):
+    n, c = probs.shape
+    labels = np.array(data.draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)))
+    targets = data.draw(arrays(np.float64, probs.shape, elements=st.sampled_from([0.0, 1.0])))
+    with np.errstate(all="raise"):          # no overflow, division by zero or invalid operation
+        for loss, y_true in ((CategoricalCrossEntropy(), labels), (BinaryCrossEntropy(), targets)):
+            assert np.isfinite(loss.forward(probs, y_true)).all()
+            gradient = loss.backward(probs, y_true)
+            assert gradient.dtype == probs.dtype and np.isfinite(gradient).all()
+        assert np.isfinite(softmax_cross_entropy_backward(probs, labels)).all()
+
+
+def test_clipping_caps_the_loss_at_minus_log_eps():
+    assert CategoricalCrossEntropy().calculate(np.array([[0.0, 1.0]]), [0]) == pytest.approx(-math.log(1e-7))
+    assert BinaryCrossEntropy().calculate(np.array([[1.0]]), [[0.0]]) == pytest.approx(-math.log(1e-7))
+    # float32: 1 - 1e-7 rounds to 1 - 2**-23, two float32 steps below 1
+    assert BinaryCrossEntropy().calculate(np.array([[1.0]], dtype=np.float32), [[0.0]]) == pytest.approx(
+        23 * math.log(2), rel=1e-6)
+    with pytest.raises(ValueError, match=r"eps must be in \(0, 0.5\)"):
+        CategoricalCrossEntropy(eps=0)
+
+
+# --- no silent broadcasting, and bad input ----------------------------------------------------
+
+def test_labels_as_a_column_are_refused_by_categorical_cross_entropy():
+    probs = random_probabilities(np.random.default_rng(7), 4, 3)
+    with pytest.raises(ValueError, match=r"y_true has shape \(4, 1\): pass integer labels .*\(4,\)"):
+        CategoricalCrossEntropy().calculate(probs, np.array([[0], [1], [2], [0]]))
+
+
+@pytest.mark.parametrize("loss", [BinaryCrossEntropy(), MeanSquaredError()], ids=type)
+def test_flat_targets_for_a_column_of_predictions_are_refused(loss):
+    y_pred = np.array([[0.2], [0.7], [0.9]])
+    y_true = np.array([0.0, 1.0, 1.0])
+    assert (y_true - y_pred).shape == (3, 3)            # what broadcasting would silently do
+    for call in (loss.forward, loss.backward):
+        with pytest.raises(ValueError, match=r"y_true must have the shape of y_pred \(3, 1\), got \(3,\)"):
+            call(y_pred, y_true)
+
+
+BAD_LABELS = {
+    "negative": (np.array([0, -1, 2]), ValueError, r"y_true must hold class indices in \[0, 2\].*-1"),
+    "too large": (np.array([0, 3, 2]), ValueError, r"y_true must hold class indices in \[0, 2\].*3"),
+    "float": (np.array([0.0, 1.0, 2.0]), TypeError, r"y_true must hold integer class labels, got dtype float64"),
+    "wrong length": (np.array([0, 1]), ValueError, r"y_true has 2 labels but the predictions have 3 rows"),
+    "one-hot too wide": (np.eye(4)[[0, 1, 2]], ValueError, r"y_true as one-hot rows must have shape \(3, 3\), got \(3, 4\)"),
+    "one-hot too narrow": (np.eye(2)[[0, 1, 1]], ValueError, r"y_true as one-hot rows must have shape \(3, 3\), got \(3, 2\)"),
+    "two ones in a row": (np.array([[1, 0, 0], [0, 1, 1], [0, 0, 1]]), ValueError,
+                          r"y_true one-hot rows must hold a single 1 .*row 1"),
+    "all zeros row": (np.array([[1, 0, 0], [0, 1, 0], [0, 0, 0]]), ValueError,
+                      r"y_true one-hot rows must hold a single 1 .*row 2"),
+    "not 0 or 1": (np.array([[0.5, 0.5, 0], [0, 1, 0], [0, 0, 1]]), ValueError,
+                   r"y_true one-hot rows must hold a single 1 .*row 0"),
+    "3-D": (np.zeros((3, 3, 1), dtype=int), ValueError, r"y_true must be integer labels \(N,\) or one-hot rows"),
+}
+
+
+@pytest.mark.parametrize("labels, error, message", BAD_LABELS.values(), ids=BAD_LABELS.keys())
+def test_bad_labels_are_refused_with_a_message(labels, error, message):
+    probs = random_probabilities(np.random.default_rng(8), 3, 3)
+    with pytest.raises(error, match=message):
+        class_indices(labels, 3, 3)
+    for call in (CategoricalCrossEntropy().forward, CategoricalCrossEntropy().backward,
+                 softmax_cross_entropy_backward, accuracy):
+        with pytest.raises(error, match=message):
+            call(probs, labels)
+
+
+def test_scores_are_not_mistaken_for_probabilities():
+    scores = np.array([[2.0, -1.0, 0.5]])
+    with pytest.raises(ValueError, match=r"y_pred must hold probabilities in \[0, 1\].*-1 to 2"):
+        CategoricalCrossEntropy().calculate(scores, [0])
+    with pytest.raises(ValueError, match=r"y_true must hold targets in \[0, 1\]"):
+        BinaryCrossEntropy().calculate(np.array([[0.5]]), np.array([[2.0]]))
+    with pytest.raises(ValueError, match=r"y_true must be finite"):
+        MeanSquaredError().calculate(np.array([[0.5]]), np.array([[np.nan]]))
+
+
+# --- accuracy ---------------------------------------------------------------------------------
+
+def test_multi_class_accuracy_is_the_fraction_of_correct_arg_maxes():
+    rng = np.random.default_rng(9)
+    probs, labels = random_probabilities(rng, 50, 4), rng.integers(0, 4, 50)
+    correct = sum(max(range(4), key=lambda j: probs[k, j]) == labels[k] for k in range(50))
+    assert accuracy(probs, labels) == correct / 50
+    assert accuracy(probs, np.eye(4)[labels]) == correct / 50
+
+
+def test_binary_accuracy_thresholds_a_single_column_at_one_half():
+    rng = np.random.default_rng(10)
+    p = rng.uniform(0, 1, (40, 1))
+    targets = rng.integers(0, 2, (40, 1))
+    correct = sum((p[k, 0] > 0.5) == (targets[k, 0] == 1) for k in range(40))
+    assert accuracy(p, targets) == correct / 40
+    with pytest.raises(ValueError, match=r"y_true must have the shape of y_pred \(40, 1\), got \(40,\)"):
+        accuracy(p, targets.ravel())
