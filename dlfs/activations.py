@@ -3,63 +3,99 @@
 Generated from chapters/03-activations.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
 """
 
-__all__ = ['ReLU', 'Sigmoid', 'Tanh', 'Softmax']
+__all__ = ['check_dvalues', 'ReLU', 'Sigmoid', 'Tanh', 'Softmax']
 
 import numpy as np
 
 from dlfs.layers import Layer
 
 
+def check_dvalues(layer: Layer, dvalues: np.ndarray) -> np.ndarray:
+    """Return ``dvalues`` as an array after checking that ``layer.forward`` has run and that
+    ``dvalues`` has the shape of ``layer.output``; raise RuntimeError or ValueError otherwise."""
+    output = getattr(layer, "output", None)
+    if output is None:
+        raise RuntimeError(f"{type(layer).__name__}.backward called before forward")
+    dvalues = np.asarray(dvalues)
+    if dvalues.shape != output.shape:
+        raise ValueError(
+            f"{type(layer).__name__}.backward: dvalues must have the output's shape {output.shape}, "
+            f"got {dvalues.shape}"
+        )
+    return dvalues
+
+
 class ReLU(Layer):
-    """Rectified linear unit, ``max(0, z)`` element-wise; any shape."""
+    """Rectified linear unit ``max(0, z)``, element-wise; any shape, dtype kept."""
 
     def forward(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
+        """Inputs of any shape -> outputs of the same shape."""
         self.inputs = inputs
         self.output = np.maximum(inputs, 0)
         return self.output
 
     def backward(self, dvalues: np.ndarray) -> np.ndarray:
+        """dL/d(outputs) -> dL/d(inputs): the gradient passes where the input was positive."""
+        dvalues = check_dvalues(self, dvalues)
         self.dinputs = dvalues * (self.inputs > 0)
         return self.dinputs
 
 
 class Sigmoid(Layer):
-    """Logistic function ``1 / (1 + exp(-z))`` element-wise; any shape."""
+    """Logistic function ``1 / (1 + exp(-z))``, element-wise; any shape, dtype kept.
+
+    Only ``exp(-|z|)`` is computed, so nothing overflows for inputs of either sign.
+    """
 
     def forward(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
-        # exp(-log(1 + exp(-z))) never overflows, for z of either sign
-        self.output = np.exp(-np.logaddexp(0, -inputs))
+        """Inputs of any shape -> outputs in [0, 1] of the same shape."""
+        e = np.exp(-np.abs(inputs))               # in (0, 1]
+        positive = 1 / (1 + e)                    # sigmoid(|z|)
+        self.output = np.where(inputs >= 0, positive, e * positive)
         return self.output
 
     def backward(self, dvalues: np.ndarray) -> np.ndarray:
+        """dL/d(outputs) -> dL/d(inputs), using sigmoid' = s (1 - s)."""
+        dvalues = check_dvalues(self, dvalues)
         self.dinputs = dvalues * self.output * (1 - self.output)
         return self.dinputs
 
 
 class Tanh(Layer):
-    """Hyperbolic tangent element-wise; any shape."""
+    """Hyperbolic tangent, element-wise; any shape, dtype kept."""
 
     def forward(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
+        """Inputs of any shape -> outputs in [-1, 1] of the same shape."""
         self.output = np.tanh(inputs)
         return self.output
 
     def backward(self, dvalues: np.ndarray) -> np.ndarray:
+        """dL/d(outputs) -> dL/d(inputs), using tanh' = 1 - tanh^2."""
+        dvalues = check_dvalues(self, dvalues)
         self.dinputs = dvalues * (1 - self.output**2)
         return self.dinputs
 
 
 class Softmax(Layer):
-    """Softmax over the last axis: (N, C) scores -> (N, C) probabilities, rows summing to 1."""
+    """Softmax over the last axis: (N, C) scores -> (N, C) probabilities, rows summing to 1.
+
+    The row maximum is subtracted before ``exp``, so large logits neither overflow nor give nan.
+    Any shape works; the last axis is the one normalised. The dtype is kept.
+    """
 
     def forward(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
-        # subtracting the row maximum changes nothing mathematically and keeps exp() finite
-        exp = np.exp(inputs - inputs.max(axis=-1, keepdims=True))
+        """Logits (N, C) -> probabilities (N, C)."""
+        exp = np.exp(inputs - inputs.max(axis=-1, keepdims=True))   # every exponent <= 0
         exp /= exp.sum(axis=-1, keepdims=True)
         self.output = exp
         return self.output
 
     def backward(self, dvalues: np.ndarray) -> np.ndarray:
-        # Jacobian-vector product: s * (g - <g, s>) row by row, never forming the (C, C) Jacobian
+        """dL/d(probabilities) (N, C) -> dL/d(logits) (N, C).
+
+        The Jacobian-vector product s * (g - <g, s>) row by row, never forming the (C, C) Jacobian.
+        """
+        dvalues = check_dvalues(self, dvalues)
         s = self.output
         self.dinputs = s * (dvalues - (dvalues * s).sum(axis=-1, keepdims=True))
         return self.dinputs
