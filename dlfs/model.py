@@ -13,13 +13,24 @@ from pathlib import Path
 import numpy as np
 
 from dlfs.activations import Softmax
-from dlfs.layers import DEFAULT_DTYPE, Layer, check_inputs
-from dlfs.losses import (BinaryCrossEntropy, CategoricalCrossEntropy, Loss, accuracy,
+from dlfs.layers import DEFAULT_DTYPE, Dense, Layer, check_inputs
+from dlfs.losses import (BinaryCrossEntropy, CategoricalCrossEntropy, Loss, accuracy, class_indices,
                          softmax_cross_entropy_backward)
+from dlfs.optimizers import Optimizer
+
+
+def _check_count(name: str, value) -> int:
+    """``value`` if it is a positive integer, else a ValueError naming ``name``."""
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
 
 
 def _batches(n_rows: int, batch_size: int, order: np.ndarray | None = None):
-    """Index slices (or index arrays when ``order`` is given) covering ``n_rows`` rows."""
+    """Row selectors covering ``n_rows`` rows, ``batch_size`` at a time.
+
+    Slices in the natural order, or slices of the permutation ``order`` (index arrays).
+    """
     for start in range(0, n_rows, batch_size):
         yield slice(start, start + batch_size) if order is None else order[start:start + batch_size]
 
@@ -30,7 +41,11 @@ def _progress_bar(done: int, total: int, width: int = 30) -> str:
 
 
 class Callback:
-    """Hooks into ``Model.fit``: override what you need. ``on_epoch_end`` returns True to stop."""
+    """Hooks into ``Model.fit``; override the ones you need.
+
+    ``on_epoch_end(model, epoch, logs)`` gets the epoch number (from 1) and that epoch's
+    figures (``logs["loss"]``, ``logs["val_accuracy"]``, ...); returning True stops training.
+    """
 
     def on_train_begin(self, model) -> None:
         pass
@@ -41,25 +56,43 @@ class Callback:
     def on_train_end(self, model) -> None:
         pass
 
+
 MODEL_FORMAT = "dlfs.Model/1"
 LOSSES = {cls.__name__: cls for cls in Loss.__subclasses__()}
 
 
+def _summary(layer_specs) -> str:
+    """Architecture records of layers, short: "Dense(2, 64, he, float32) -> ReLU()"."""
+    try:
+        return " -> ".join(f"{spec['class']}({', '.join(map(str, spec['config'].values()))})"
+                           for spec in layer_specs)
+    except (AttributeError, KeyError, TypeError):   # not a record written by Model.save
+        return repr(layer_specs)
+
+
 def _read_model_file(path) -> tuple[dict, dict[str, np.ndarray]]:
-    """The architecture record and the arrays of a file written by ``Model.save``."""
+    """The architecture record and the weight arrays of a file written by ``Model.save``.
+
+    Refuses pickled objects (``allow_pickle=False``): only plain arrays and one JSON string are read.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no model file at {path}")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path} is not a .npz archive (truncated, or not written by Model.save)")
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}
-        architecture = json.loads(str(arrays.pop("architecture")))
-    except KeyError:
-        raise ValueError(f"{path} has no architecture record: not a file written by Model.save") from None
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
-        raise ValueError(f"{path} is not a readable dlfs model file (truncated or corrupt?): {error}") from error
+        raise ValueError(f"{path} is not a readable dlfs model file: {error}") from error
+    if "architecture" not in arrays:
+        raise ValueError(f"{path} has no architecture record: not a file written by Model.save")
+    try:
+        architecture = json.loads(str(arrays.pop("architecture")))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: the architecture record is not valid JSON ({error})") from None
     if not isinstance(architecture, dict) or architecture.get("format") != MODEL_FORMAT:
-        raise ValueError(f"{path} is not a {MODEL_FORMAT} file")
+        raise ValueError(f"{path}: the architecture record is not in the {MODEL_FORMAT} format")
     return architecture, arrays
 
 
@@ -67,12 +100,13 @@ class Model:
     """A stack of layers trained as one.
 
     ``forward`` runs the layers in order; ``backward(output, y_true)`` runs the loss gradient
-    back through them (the fused softmax + cross-entropy gradient when the last layer is
-    ``Softmax`` and the loss is ``CategoricalCrossEntropy``). ``fit``, ``evaluate`` and
-    ``predict`` train and use it on whole data sets in mini-batches.
+    back through them in reverse (the fused softmax + cross-entropy gradient when the last
+    layer is ``Softmax`` and the loss is ``CategoricalCrossEntropy``). ``fit``, ``evaluate``
+    and ``predict`` train and use it on whole data sets, in mini-batches. ``save`` and ``load``
+    write and read a NumPy ``.npz`` file with a JSON architecture record, never a pickle.
     """
 
-    def __init__(self, layers=None, loss: Loss | None = None, optimizer=None):
+    def __init__(self, layers=None, loss: Loss | None = None, optimizer: Optimizer | None = None):
         self.layers: list[Layer] = []
         for layer in layers or []:
             self.add(layer)
@@ -81,71 +115,128 @@ class Model:
         self.history: dict[str, list[float]] = {}
 
     def add(self, layer: Layer) -> "Model":
+        """Append ``layer`` to the stack; returns the model."""
         if not isinstance(layer, Layer):
-            raise TypeError(f"layer must be a dlfs Layer, got {type(layer).__name__}")
+            raise TypeError(f"layer must be a dlfs Layer (Dense, ReLU, ...), got {type(layer).__name__}")
         self.layers.append(layer)
         return self
 
+    # -- one batch ---------------------------------------------------------------------------
+
     def forward(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
-        """(N, n_features) -> the last layer's output, e.g. (N, C) probabilities."""
-        for layer in self.layers:
+        """(N, n_features) -> the last layer's output, e.g. (N, C) class probabilities."""
+        for layer in self._stack():
             inputs = layer.forward(inputs, training=training)
         return inputs
 
-    def backward(self, output: np.ndarray, y_true) -> np.ndarray:
-        """Gradients of the loss for every layer, from the output back; returns dL/d(inputs)."""
+    def backward(self, output: np.ndarray, y_true, need_dinputs: bool = True) -> np.ndarray | None:
+        """Set the gradients of every layer for ``loss(output, y_true)``; returns dL/d(inputs).
+
+        ``output`` (N, C) is what ``forward`` just returned. With Softmax + CategoricalCrossEntropy
+        the gradient at the scores is (P - Y) / N, without going through either Jacobian.
+        Training needs no gradient for the data: ``need_dinputs=False`` lets a first ``Dense``
+        layer skip that product and returns None.
+        """
         loss = self._require("loss", Loss)
-        layers = self.layers
+        layers = self._stack()
         if isinstance(layers[-1], Softmax) and isinstance(loss, CategoricalCrossEntropy):
             dvalues = layers[-1].dinputs = softmax_cross_entropy_backward(output, y_true)
             layers = layers[:-1]
         else:
             dvalues = loss.backward(output, y_true)
-        for layer in reversed(layers):
+        for layer in reversed(layers[1:]):
             dvalues = layer.backward(dvalues)
-        return dvalues
+        if not layers:
+            return dvalues
+        if isinstance(layers[0], Dense) and not need_dinputs:
+            return layers[0].backward(dvalues, need_dinputs=False)
+        return layers[0].backward(dvalues)
+
+    def _stack(self) -> list[Layer]:
+        if not self.layers:
+            raise RuntimeError("the model has no layers: add some with model.add(...)")
+        return self.layers
 
     def _require(self, name: str, kind: type):
         value = getattr(self, name)
         if value is None:
-            raise RuntimeError(f"set model.{name} before training (e.g. model.{name} = ...)")
+            raise RuntimeError(f"model.{name} is not set: assign a dlfs {kind.__name__} before training")
         if not isinstance(value, kind):
-            raise TypeError(f"model.{name} must be a {kind.__name__}, got {type(value).__name__}")
+            raise TypeError(f"model.{name} must be a dlfs {kind.__name__}, got {type(value).__name__}")
         return value
 
-    def get_weights(self) -> list[np.ndarray]:
-        """Copies of every parameter array, layer by layer."""
-        return [param.copy() for layer in self.layers for param in layer.parameters().values()]
+    # -- whole data sets ---------------------------------------------------------------------
 
-    def set_weights(self, weights: list[np.ndarray]) -> None:
-        """Copy ``weights`` (as returned by ``get_weights``) into the layers, checking shapes."""
-        params = [(i, name, p) for i, layer in enumerate(self.layers) for name, p in layer.parameters().items()]
-        if len(weights) != len(params):
-            raise ValueError(f"expected {len(params)} arrays, got {len(weights)}")
-        for (i, name, param), new in zip(params, weights):
-            if np.shape(new) != param.shape:
-                raise ValueError(f"layer {i} ({self.layers[i]!r}) {name}: expected shape {param.shape}, got {np.shape(new)}")
-            param[...] = new
+    def _check_X(self, X, name: str = "X") -> np.ndarray:
+        """X as a finite (N, n_features) array of the model's dtype."""
+        n_features = getattr(self._stack()[0], "n_inputs", None)
+        return check_inputs(X, n_features, name=name, dtype=self.dtype)
+
+    def _check_data(self, X, y, names: tuple[str, str] = ("X", "y")) -> tuple[np.ndarray, np.ndarray]:
+        """X as a finite (N, n_features) array of the model's dtype, and y checked against the loss.
+
+        With CategoricalCrossEntropy y holds class labels (N,) or one-hot rows (N, C); with any
+        other loss y must be shaped like the model's output (N, k).
+        """
+        loss = self._require("loss", Loss)
+        X = self._check_X(X, names[0])
+        y = np.asarray(y)
+        if y.ndim == 0 or len(y) != len(X):
+            raise ValueError(f"{names[1]} must have one row per row of {names[0]} ({len(X)}), got shape {y.shape}")
+        n_outputs = self.forward(X[:1]).shape[1]
+        if isinstance(loss, CategoricalCrossEntropy):
+            class_indices(y, len(X), n_outputs, name=names[1])
+        else:
+            check_inputs(y, n_outputs, name=names[1])
+        return X, y
+
+    def _train_step(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+        """Forward, loss, backward and one optimizer update on one batch; (output, loss)."""
+        output = self.forward(X, training=True)
+        loss = self.loss.calculate(output, y)
+        if not np.isfinite(loss):
+            raise FloatingPointError(f"the loss is {loss}")
+        self.backward(output, y, need_dinputs=False)
+        for layer in self.layers:
+            if layer.parameters():
+                self.optimizer.update_params(layer)
+        return output, loss
+
+    def _non_finite(self) -> str | None:
+        """Where an inf or nan sits in the layers' parameters or last outputs, if anywhere."""
+        for i, layer in enumerate(self.layers):
+            arrays = layer.parameters() | {"output": getattr(layer, "output", None)}
+            for name, array in arrays.items():
+                if array is not None and not np.isfinite(array).all():
+                    return f"layer {i} ({type(layer).__name__}) has inf or nan in its {name}"
+        return None
 
     def fit(self, X, y, epochs: int = 1, batch_size: int = 32, validation_data=None, shuffle: bool = True,
             seed=None, verbose: int = 1, callbacks=()) -> dict[str, list[float]]:
         """Train with mini-batch gradient descent; returns ``history`` (one value per epoch).
 
-        X (N, n_features); y integer labels (N,), one-hot rows or targets shaped like the output.
-        ``validation_data=(X_val, y_val)`` is evaluated after each epoch. ``seed`` fixes the
-        shuffling. ``verbose=1`` prints one line per epoch (and a progress bar in a terminal).
-        Each callback's ``on_epoch_end(model, epoch, logs)`` may return True to stop training.
+        X (N, n_features); y integer labels (N,) or one-hot rows (N, C) for
+        CategoricalCrossEntropy, else targets shaped like the output (N, k).
+        Each epoch visits every row once, in a new random order when ``shuffle`` (``seed``, an
+        int or Generator, fixes that order). ``history["loss"]`` (and ``"accuracy"`` for
+        classification) is the average over the epoch's batches; ``validation_data=(X_val, y_val)``
+        adds ``val_loss`` (and ``val_accuracy``), measured after the epoch. ``verbose=1`` prints one
+        line per epoch, with a progress bar when stdout is a terminal. Each callback's
+        ``on_epoch_end(model, epoch, logs)`` may return True to stop. If the loss or the
+        network's numbers become inf or nan, raises FloatingPointError naming epoch and batch.
         """
         loss_fn = self._require("loss", Loss)
-        if self.optimizer is None:
-            raise RuntimeError("set model.optimizer before fit (e.g. model.optimizer = SGD(learning_rate=0.1))")
-        X = check_inputs(X, name="X", dtype=self.dtype)
-        if len(y) != len(X):
-            raise ValueError(f"y has {len(y)} rows but X has {len(X)}")
-        for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        y = np.asarray(y)
+        self._require("optimizer", Optimizer)
+        epochs, batch_size = _check_count("epochs", epochs), _check_count("batch_size", batch_size)
+        X, y = self._check_data(X, y)
+        if validation_data is not None:
+            if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
+                raise ValueError("validation_data must be a pair (X_val, y_val)")
+            validation_data = self._check_data(*validation_data, names=("validation X", "validation y"))
+        for callback in callbacks:
+            if not isinstance(callback, Callback):
+                raise TypeError(f"callbacks must be Callback instances, got {type(callback).__name__}")
+        classification = isinstance(loss_fn, (CategoricalCrossEntropy, BinaryCrossEntropy))
         rng = np.random.default_rng(seed)
         n_batches = -(-len(X) // batch_size)
         show_bar = verbose and sys.stdout.isatty()
@@ -154,98 +245,123 @@ class Model:
             callback.on_train_begin(self)
         for epoch in range(1, epochs + 1):
             order = rng.permutation(len(X)) if shuffle else None
-            total = 0.0
+            sums = {"loss": 0.0, "accuracy": 0.0}
             for b, rows in enumerate(_batches(len(X), batch_size, order), start=1):
-                output = self.forward(X[rows], training=True)
-                batch_loss = loss_fn.calculate(output, y[rows])
-                if not np.isfinite(batch_loss):
-                    raise FloatingPointError(
-                        f"the loss became {batch_loss} at epoch {epoch}, batch {b}: training diverged; "
-                        f"try a smaller learning rate (now {self.optimizer.learning_rate})"
-                    )
-                self.backward(output, y[rows])
-                for layer in self.layers:
-                    if layer.parameters():
-                        self.optimizer.update_params(layer)
-                total += batch_loss * len(output)
+                # A blow-up is reported once, as the error below, instead of as NumPy warnings.
+                with np.errstate(over="ignore", invalid="ignore"):
+                    try:
+                        output, batch_loss = self._train_step(X[rows], y[rows])
+                    except (ValueError, FloatingPointError) as error:
+                        where = self._non_finite()
+                        if where is None and isinstance(error, ValueError):
+                            raise                  # not a blow-up: a bug worth its own traceback
+                        raise FloatingPointError(
+                            f"training diverged at epoch {epoch}, batch {b}: {where or error}; "
+                            f"try a smaller learning rate (now {self.optimizer.learning_rate:g})") from error
+                sums["loss"] += batch_loss * len(output)
+                if classification:
+                    sums["accuracy"] += accuracy(output, y[rows]) * len(output)
                 if show_bar:
                     print("\r" + _progress_bar(b, n_batches), end="", flush=True)
-            logs = {"loss": total / len(X)}
-            if isinstance(loss_fn, (CategoricalCrossEntropy, BinaryCrossEntropy)):
-                logs["accuracy"] = self.evaluate(X, y)["accuracy"]
+            logs = {key: total / len(X) for key, total in sums.items() if key == "loss" or classification}
             if validation_data is not None:
-                logs |= {"val_" + k: v for k, v in self.evaluate(*validation_data).items()}
+                logs |= {"val_" + key: value for key, value in self._scores(*validation_data).items()}
             for key, value in logs.items():
                 self.history.setdefault(key, []).append(value)
             if verbose:
                 print(("\r" if show_bar else "") + f"epoch {epoch:>{len(str(epochs))}}/{epochs}  "
-                      + "  ".join(f"{k} {v:.4f}" for k, v in logs.items()))
+                      + "  ".join(f"{key} {value:.4f}" for key, value in logs.items()))
             if any([callback.on_epoch_end(self, epoch, logs) for callback in callbacks]):
                 break
         for callback in callbacks:
             callback.on_train_end(self)
         return self.history
 
-
-    def predict(self, X, batch_size: int = 1024) -> np.ndarray:
-        """The model's output for X (N, n_features), computed in batches, in evaluation mode."""
-        X = check_inputs(X, name="X", dtype=self.dtype)
+    def _forward_in_batches(self, X: np.ndarray, batch_size: int) -> np.ndarray:
         return np.concatenate([self.forward(X[rows]) for rows in _batches(len(X), batch_size)])
 
-
-    def evaluate(self, X, y, batch_size: int = 1024) -> dict[str, float]:
-        """Mean loss (and accuracy, for classification losses) over the whole of X and y."""
-        loss_fn = self._require("loss", Loss)
-        output = self.predict(X, batch_size)
-        scores = {"loss": loss_fn.calculate(output, y)}
-        if isinstance(loss_fn, (CategoricalCrossEntropy, BinaryCrossEntropy)):
+    def _scores(self, X: np.ndarray, y: np.ndarray, batch_size: int = 1024) -> dict[str, float]:
+        output = self._forward_in_batches(X, batch_size)
+        scores = {"loss": self.loss.calculate(output, y)}
+        if isinstance(self.loss, (CategoricalCrossEntropy, BinaryCrossEntropy)):
             scores["accuracy"] = accuracy(output, y)
         return scores
 
+    def predict(self, X, batch_size: int = 1024) -> np.ndarray:
+        """The model's output for X (N, n_features), computed in batches, in evaluation mode."""
+        batch_size = _check_count("batch_size", batch_size)
+        return self._forward_in_batches(self._check_X(X), batch_size)
+
+    def evaluate(self, X, y, batch_size: int = 1024) -> dict[str, float]:
+        """Mean loss (and accuracy, for classification losses) over the whole of X and y."""
+        batch_size = _check_count("batch_size", batch_size)
+        return self._scores(*self._check_data(X, y), batch_size)
+
+    # -- weights and files -------------------------------------------------------------------
 
     @property
     def dtype(self) -> np.dtype:
         """The dtype of the first layer that has one (float32 by default)."""
         return next((layer.dtype for layer in self.layers if hasattr(layer, "dtype")), np.dtype(DEFAULT_DTYPE))
 
+    def _named_parameters(self) -> dict[str, np.ndarray]:
+        """Every parameter array by a file key: "layer0.weights", "layer0.biases", ..."""
+        return {f"layer{i}.{name}": param for i, layer in enumerate(self.layers)
+                for name, param in layer.parameters().items()}
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of every parameter array, layer by layer."""
+        return [param.copy() for param in self._named_parameters().values()]
+
+    def set_weights(self, weights: list[np.ndarray]) -> None:
+        """Copy ``weights`` (as returned by ``get_weights``) into the layers, checking shapes."""
+        params = self._named_parameters()
+        if len(weights) != len(params):
+            raise ValueError(f"weights must hold {len(params)} arrays (one per parameter), got {len(weights)}")
+        for (key, param), new in zip(params.items(), weights):
+            if np.shape(new) != param.shape:
+                raise ValueError(f"weights for {key} must have shape {param.shape}, got {np.shape(new)}")
+            param[...] = new
+
     def architecture(self) -> dict:
         """A JSON-ready description of the layers and the loss (no learned values)."""
         def describe(obj):
             return None if obj is None else {"class": type(obj).__name__, "config": obj.get_config()}
-        return {"format": MODEL_FORMAT, "layers": [describe(layer) for layer in self.layers], "loss": describe(self.loss)}
+        return {"format": MODEL_FORMAT, "layers": [describe(layer) for layer in self.layers],
+                "loss": describe(self.loss)}
 
     def save(self, path) -> None:
         """Write the architecture and the weights to ``path``: a NumPy .npz archive, no pickle."""
-        arrays = {f"layer{i}.{name}": param for i, layer in enumerate(self.layers)
-                  for name, param in layer.parameters().items()}
+        arrays = self._named_parameters()
         arrays["architecture"] = np.array(json.dumps(self.architecture()))
         with open(path, "wb") as file:
             np.savez(file, **arrays)
 
     @classmethod
     def load(cls, path) -> "Model":
-        """Rebuild a model saved with ``save``: its layers, its loss and its weights."""
+        """Rebuild a model saved with ``save``: its layers, its loss and its weights (not the optimizer)."""
         architecture, arrays = _read_model_file(path)
         try:
             layers = [Layer.registry[spec["class"]](**spec["config"]) for spec in architecture["layers"]]
-            loss = architecture["loss"] and LOSSES[architecture["loss"]["class"]](**architecture["loss"]["config"])
+            loss_spec = architecture["loss"]
+            loss = None if loss_spec is None else LOSSES[loss_spec["class"]](**loss_spec["config"])
         except (KeyError, TypeError, ValueError) as error:
             raise ValueError(f"{path}: the architecture record cannot be rebuilt ({error!r})") from error
-        model = cls(layers, loss or None)
+        model = cls(layers, loss)
         model._set_saved_arrays(arrays, path)
         return model
 
     def load_weights(self, path) -> None:
         """Load the weights saved by ``save`` from a model of the same architecture."""
         architecture, arrays = _read_model_file(path)
-        if architecture["layers"] != self.architecture()["layers"]:
-            raise ValueError(f"{path} holds another architecture: {architecture['layers']} "
-                             f"where this model has {self.architecture()['layers']}")
+        saved, own = architecture.get("layers"), self.architecture()["layers"]
+        if saved != own:
+            raise ValueError(f"{path} holds another architecture: {_summary(saved)}; "
+                             f"this model is {_summary(own)}")
         self._set_saved_arrays(arrays, path)
 
     def _set_saved_arrays(self, arrays: dict[str, np.ndarray], path) -> None:
-        expected = {f"layer{i}.{name}": param for i, layer in enumerate(self.layers)
-                    for name, param in layer.parameters().items()}
+        expected = self._named_parameters()
         if set(arrays) != set(expected):
             raise ValueError(f"{path}: expected the arrays {sorted(expected)}, found {sorted(arrays)}")
         for key, param in expected.items():

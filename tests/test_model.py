@@ -1,0 +1,450 @@
+"""dlfs.model: the Model class, its training loop, and its files."""
+
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+
+from dlfs import (SGD, Adam, BinaryCrossEntropy, Callback, CategoricalCrossEntropy, Dense, MeanSquaredError, Model,
+                  ReLU, Sigmoid, Softmax, Tanh)
+
+N_CLASSES, N_FEATURES = 10, 784
+
+
+def clusters(n: int, seed: int, spread: float = 0.5):
+    """784-dim Gaussian clouds around 10 fixed random centres: X (n, 784) float32, labels (n,)."""
+    centres = np.random.default_rng(0).standard_normal((N_CLASSES, N_FEATURES)) * spread
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, N_CLASSES, n)
+    return (centres[labels] + rng.standard_normal((n, N_FEATURES))).astype(np.float32), labels
+
+
+def one_hot(labels, n_classes=N_CLASSES):
+    return np.eye(n_classes, dtype=np.int64)[labels]
+
+
+def seed_readme_model(dtype=np.float32) -> Model:
+    model = Model()
+    model.add(Dense(784, 128, rng=1, dtype=dtype)); model.add(ReLU())
+    model.add(Dense(128, 64, rng=2, dtype=dtype)); model.add(ReLU())
+    model.add(Dense(64, 10, rng=3, dtype=dtype)); model.add(Softmax())
+    model.loss = CategoricalCrossEntropy()
+    return model
+
+
+def small_classifier(seed=0, dtype=np.float32, optimizer=None) -> Model:
+    layers = [Dense(4, 16, rng=seed, dtype=dtype), ReLU(), Dense(16, 3, rng=seed + 1, dtype=dtype), Softmax()]
+    return Model(layers, loss=CategoricalCrossEntropy(), optimizer=optimizer or Adam(0.01))
+
+
+def small_data(n=60, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 4)).astype(np.float32)
+    return X, (X[:, 0] > 0).astype(int) + (X[:, 1] > 0).astype(int)   # labels 0, 1, 2
+
+
+# -- the seed README's loop ------------------------------------------------------------------
+
+@pytest.mark.parametrize("label_kind", ["integer", "one-hot"])
+def test_seed_readme_loop_learns(label_kind):
+    X_train, labels = clusters(500, seed=1)
+    y_train = labels if label_kind == "integer" else one_hot(labels)
+    model = seed_readme_model()
+    optimizer = SGD(learning_rate=0.3)
+    losses = []
+    for epoch in range(20):
+        output = model.forward(X_train)
+        loss = model.loss.calculate(output, y_train)
+        model.backward(output, y_train)
+        for layer in model.layers:
+            if hasattr(layer, "weights"):
+                optimizer.update_params(layer)
+        losses.append(loss)
+    output = model.forward(X_train)
+    # independent of dlfs: the mean of -log p(true class), and the arg-max accuracy
+    final_loss = -np.mean(np.log(output[np.arange(len(labels)), labels]))
+    assert final_loss < losses[0] / 20
+    assert np.mean(output.argmax(axis=1) == labels) >= 0.95
+
+
+# -- fit, evaluate, predict ------------------------------------------------------------------
+
+def test_fit_evaluate_predict_shapes_and_history_keys():
+    X, y = small_data()
+    X_val, y_val = small_data(30, seed=1)
+    model = small_classifier()
+    history = model.fit(X, y, epochs=4, batch_size=16, validation_data=(X_val, y_val), seed=0, verbose=0)
+    assert history is model.history
+    assert set(history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert all(len(values) == 4 for values in history.values())
+    probs = model.predict(X_val)
+    assert probs.shape == (30, 3) and probs.dtype == np.float32
+    np.testing.assert_allclose(probs.sum(axis=1), 1, rtol=1e-5)
+    scores = model.evaluate(X_val, y_val)
+    assert set(scores) == {"loss", "accuracy"}
+    # the last val figures are measured after the last epoch: they equal evaluate's
+    assert scores["loss"] == pytest.approx(history["val_loss"][-1])
+    assert scores["accuracy"] == np.mean(probs.argmax(axis=1) == y_val) == history["val_accuracy"][-1]
+    assert set(small_classifier().fit(X, y, epochs=2, verbose=0)) == {"loss", "accuracy"}
+
+
+def test_fit_training_loss_is_the_mean_over_all_rows():
+    """With a learning rate too small to matter, the epoch loss is the loss of the whole set."""
+    X, y = small_data(50)
+    model = small_classifier(optimizer=SGD(1e-12))
+    history = model.fit(X, y, epochs=1, batch_size=16, seed=0, verbose=0)
+    assert history["loss"][0] == pytest.approx(model.evaluate(X, y)["loss"], rel=1e-5)
+
+
+def test_regression_history_has_no_accuracy():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 3))
+    y = X @ np.array([[1.0], [-2.0], [0.5]])
+    model = Model([Dense(3, 1, rng=0, dtype=np.float64)], loss=MeanSquaredError(), optimizer=SGD(0.1))
+    history = model.fit(X, y, epochs=30, batch_size=8, seed=0, verbose=0)
+    assert set(history) == {"loss"}
+    assert history["loss"][-1] < history["loss"][0] / 100
+
+
+def test_verbose_prints_one_line_per_epoch_without_a_bar_off_a_terminal(capsys):
+    X, y = small_data()
+    small_classifier().fit(X, y, epochs=3, seed=0, verbose=1)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[:2] for line in lines] == [["epoch", "1/3"], ["epoch", "2/3"], ["epoch", "3/3"]]
+    assert not any("[" in line or "\r" in line for line in lines)
+    small_classifier().fit(X, y, epochs=2, seed=0, verbose=0)
+    assert capsys.readouterr().out == ""
+
+
+def test_callbacks_are_called_and_can_stop_training():
+    calls = []
+
+    class StopAfterTwo(Callback):
+        def on_train_begin(self, model):
+            calls.append("begin")
+
+        def on_epoch_end(self, model, epoch, logs):
+            calls.append((epoch, sorted(logs)))
+            return epoch == 2
+
+        def on_train_end(self, model):
+            calls.append("end")
+
+    X, y = small_data()
+    history = small_classifier().fit(X, y, epochs=10, seed=0, verbose=0, callbacks=[StopAfterTwo()])
+    assert calls == ["begin", (1, ["accuracy", "loss"]), (2, ["accuracy", "loss"]), "end"]
+    assert len(history["loss"]) == 2
+
+
+def test_get_and_set_weights():
+    model, other = small_classifier(seed=0), small_classifier(seed=5)
+    X, _ = small_data()
+    weights = model.get_weights()
+    assert [w.shape for w in weights] == [(4, 16), (1, 16), (16, 3), (1, 3)]
+    weights[0][...] = 0                                  # copies: the model is unchanged
+    assert not np.array_equal(model.layers[0].weights, weights[0])
+    other.set_weights(model.get_weights())
+    assert np.array_equal(other.predict(X), model.predict(X))
+    with pytest.raises(ValueError, match="4 arrays"):
+        other.set_weights(weights[:3])
+    with pytest.raises(ValueError, match=r"layer2.weights must have shape \(16, 3\)"):
+        other.set_weights([weights[0], weights[1], np.zeros((3, 16)), weights[3]])
+
+
+# -- backward --------------------------------------------------------------------------------
+
+def float64_model(last=Softmax, loss=CategoricalCrossEntropy):
+    layers = [Dense(5, 7, rng=0, dtype=np.float64), Tanh(), Dense(7, 4, rng=1, dtype=np.float64), last()]
+    return Model(layers, loss=loss())
+
+
+def test_fused_backward_equals_the_unfused_chain():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((9, 5))
+    y = rng.integers(0, 4, 9)
+    model = float64_model()
+    output = model.forward(X)
+    dX = model.backward(output, y)
+    gradients = [(0, "dweights"), (0, "dbiases"), (2, "dweights"), (2, "dbiases"), (3, "dinputs")]
+    fused = {(i, name): getattr(model.layers[i], name).copy() for i, name in gradients}
+
+    dvalues = model.layers[3].backward(model.loss.backward(output, y))   # Softmax.backward(CCE.backward)
+    for layer in reversed(model.layers[:3]):
+        dvalues = layer.backward(dvalues)
+    np.testing.assert_allclose(dvalues, dX, rtol=1e-10, atol=1e-15)
+    for i, name in gradients:
+        np.testing.assert_allclose(getattr(model.layers[i], name), fused[i, name], rtol=1e-10, atol=1e-15)
+
+
+def test_backward_matches_torch_autograd():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((9, 5))
+    y = rng.integers(0, 4, 9)
+    model = float64_model()
+    dX = model.backward(model.forward(X), y)
+
+    W1, b1, W2, b2 = (torch.tensor(p, requires_grad=True) for p in model.get_weights())
+    Xt = torch.tensor(X, requires_grad=True)
+    logits = torch.tanh(Xt @ W1 + b1) @ W2 + b2
+    torch.nn.functional.cross_entropy(logits, torch.tensor(y)).backward()
+    for ours, theirs in [(dX, Xt), (model.layers[0].dweights, W1), (model.layers[0].dbiases, b1),
+                         (model.layers[2].dweights, W2), (model.layers[2].dbiases, b2)]:
+        np.testing.assert_allclose(ours, theirs.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+def test_backward_without_softmax_uses_the_loss_gradient():
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((6, 5))
+    y = (rng.random((6, 4)) > 0.5).astype(np.float64)
+    model = float64_model(last=Sigmoid, loss=BinaryCrossEntropy)
+    output = model.forward(X)
+    model.backward(output, y)
+    expected = model.layers[3].backward(model.loss.backward(output, y))
+    np.testing.assert_array_equal(model.layers[2].dinputs, model.layers[2].backward(expected))
+
+
+# -- reproducibility -------------------------------------------------------------------------
+
+def train(fit_seed, layer_seed=0):
+    X, y = small_data()
+    model = small_classifier(seed=layer_seed)
+    model.fit(X, y, epochs=3, batch_size=8, seed=fit_seed, verbose=0)
+    return model.get_weights()
+
+
+def test_same_seed_gives_bit_identical_weights():
+    first, again, other = train(7), train(7), train(8)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    assert not all(np.array_equal(a, b) for a, b in zip(first, other))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_predict_does_not_depend_on_the_batch_size(dtype):
+    X, _ = clusters(300, seed=3)
+    model = seed_readme_model(dtype)
+    whole = model.predict(X, batch_size=300)
+    # not bit-exact, even in float64: BLAS sums in a different order for different row counts
+    for batch_size in (1, 7, 64):
+        np.testing.assert_allclose(model.predict(X, batch_size=batch_size), whole,
+                                   rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-7)
+
+
+# -- bad input -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("X, message", [
+    (np.zeros((10, 3)), r"X must have 4 features per row, got shape \(10, 3\)"),
+    (np.zeros((10, 4, 1)), r"X must be 2-D"),
+    (np.zeros((0, 4)), r"X is an empty batch"),
+    ([[0.0, np.nan, 0.0, 0.0]] * 10, r"X must be finite, got nan at row 0, column 1"),
+    ([[0.0, 0.0, 0.0, np.inf]] * 10, r"X must be finite, got inf at row 0, column 3"),
+])
+def test_bad_X_is_refused_by_fit_evaluate_and_predict(X, message):
+    model = small_classifier()
+    y = np.zeros(10, dtype=int)
+    with pytest.raises(ValueError, match=message):
+        model.fit(X, y, verbose=0)
+    with pytest.raises(ValueError, match=message):
+        model.evaluate(X, y)
+    with pytest.raises(ValueError, match=message):
+        model.predict(X)
+
+
+@pytest.mark.parametrize("y, error, message", [
+    (np.zeros(9, dtype=int), ValueError, r"y must have one row per row of X \(10\), got shape \(9,\)"),
+    (np.full(10, 3), ValueError, r"y must hold class indices in \[0, 2\], got values from 3 to 3"),
+    (np.full(10, -1), ValueError, r"class indices in \[0, 2\]"),
+    (np.zeros(10), TypeError, r"y must hold integer class labels, got dtype float64"),
+    (np.zeros((10, 1), dtype=int), ValueError, r"y has shape \(10, 1\)"),
+])
+def test_bad_labels_are_refused_before_training(y, error, message):
+    X, _ = small_data(10)
+    model = small_classifier()
+    before = model.get_weights()
+    with pytest.raises(error, match=message):
+        model.fit(X, y, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    with pytest.raises(error, match=message):
+        model.evaluate(X, y)
+
+
+def test_bad_validation_data_is_refused_before_training():
+    X, y = small_data(10)
+    model = small_classifier()
+    with pytest.raises(ValueError, match=r"validation X must have 4 features"):
+        model.fit(X, y, validation_data=(X[:, :2], y), verbose=0)
+    with pytest.raises(ValueError, match=r"validation_data must be a pair"):
+        model.fit(X, y, validation_data=X, verbose=0)
+    assert model.history == {}
+
+
+def test_regression_targets_must_match_the_output():
+    model = Model([Dense(3, 2, rng=0)], loss=MeanSquaredError(), optimizer=SGD(0.1))
+    X = np.zeros((5, 3))
+    with pytest.raises(ValueError, match=r"y must have 2 features per row, got shape \(5, 1\)"):
+        model.fit(X, np.zeros((5, 1)), verbose=0)
+    with pytest.raises(ValueError, match=r"y must be finite"):
+        model.fit(X, np.full((5, 2), np.nan), verbose=0)
+
+
+def test_fit_needs_a_loss_an_optimizer_layers_and_sane_counts():
+    X, y = small_data(10)
+    with pytest.raises(RuntimeError, match=r"model.loss is not set"):
+        Model([Dense(4, 3)], optimizer=SGD()).fit(X, y, verbose=0)
+    with pytest.raises(RuntimeError, match=r"model.optimizer is not set"):
+        Model([Dense(4, 3), Softmax()], loss=CategoricalCrossEntropy()).fit(X, y, verbose=0)
+    with pytest.raises(TypeError, match=r"model.optimizer must be a dlfs Optimizer, got str"):
+        Model([Dense(4, 3), Softmax()], loss=CategoricalCrossEntropy(), optimizer="adam").fit(X, y, verbose=0)
+    with pytest.raises(RuntimeError, match=r"the model has no layers"):
+        Model(loss=CategoricalCrossEntropy(), optimizer=SGD()).fit(X, y, verbose=0)
+    for name, value in [("epochs", 0), ("batch_size", 2.5), ("epochs", True)]:
+        with pytest.raises(ValueError, match=f"{name} must be a positive integer"):
+            small_classifier().fit(X, y, verbose=0, **{name: value})
+    with pytest.raises(TypeError, match=r"callbacks must be Callback instances"):
+        small_classifier().fit(X, y, verbose=0, callbacks=[print])
+
+
+def test_add_refuses_what_is_not_a_layer():
+    with pytest.raises(TypeError, match=r"layer must be a dlfs Layer .*got str"):
+        Model().add("Dense")
+    with pytest.raises(TypeError, match=r"got ndarray"):
+        Model([np.zeros((2, 2))])
+
+
+def test_divergence_names_epoch_and_batch_and_suggests_a_smaller_learning_rate():
+    X, y = small_data()
+    model = small_classifier(optimizer=SGD(learning_rate=1e30))
+    with pytest.raises(FloatingPointError,
+                       match=r"diverged at epoch 1, batch 2: .*inf or nan.*smaller learning rate \(now 1e\+30\)"):
+        model.fit(X, y, epochs=3, batch_size=16, seed=0, verbose=0)
+
+
+def test_a_non_finite_loss_stops_fit_with_epoch_and_batch():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((64, 3)).astype(np.float32) * 1e3
+    model = Model([Dense(3, 1, rng=0)], loss=MeanSquaredError(), optimizer=SGD(learning_rate=10.0))
+    with pytest.raises(FloatingPointError, match=r"diverged at epoch \d+, batch \d+: .*smaller learning rate"):
+        model.fit(X, X[:, :1] * 2, epochs=5, batch_size=8, seed=0, verbose=0)
+
+
+# -- save and load ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_save_load_round_trip_gives_identical_predictions(tmp_path, dtype):
+    X, y = small_data()
+    model = small_classifier(dtype=dtype)
+    model.fit(X, y, epochs=2, seed=0, verbose=0)
+    path = tmp_path / "model.npz"
+    model.save(path)
+    loaded = Model.load(path)
+    assert [type(layer) for layer in loaded.layers] == [type(layer) for layer in model.layers]
+    assert isinstance(loaded.loss, CategoricalCrossEntropy)
+    assert loaded.dtype == dtype
+    assert np.array_equal(loaded.predict(X), model.predict(X))
+    fresh = small_classifier(seed=9, dtype=dtype)
+    fresh.load_weights(path)
+    assert np.array_equal(fresh.predict(X), model.predict(X))
+
+
+def test_saved_file_is_a_plain_npz_with_a_json_record(tmp_path):
+    path = tmp_path / "model.npz"
+    small_classifier().save(path)
+    with np.load(path, allow_pickle=False) as archive:
+        assert sorted(archive.files) == ["architecture", "layer0.biases", "layer0.weights",
+                                         "layer2.biases", "layer2.weights"]
+        assert archive["architecture"].dtype.kind == "U"
+
+
+def write_npz(path, **arrays):
+    np.savez(path, **arrays)
+    return path
+
+
+def saved_arrays(tmp_path):
+    path = tmp_path / "good.npz"
+    small_classifier().save(path)
+    with np.load(path) as archive:
+        return {key: archive[key] for key in archive.files}
+
+
+def test_load_refuses_missing_truncated_and_foreign_files(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no model file at"):
+        Model.load(tmp_path / "missing.npz")
+    good = tmp_path / "good.npz"
+    small_classifier().save(good)
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(good.read_bytes()[:200])
+    with pytest.raises(ValueError, match=r"truncated\.npz is not a \.npz archive"):
+        Model.load(truncated)
+    noise = tmp_path / "noise.npz"
+    noise.write_bytes(np.random.default_rng(0).bytes(1000))
+    with pytest.raises(ValueError, match=r"noise\.npz is not a \.npz archive"):
+        Model.load(noise)
+
+
+def test_load_refuses_a_corrupt_member(tmp_path):
+    good = tmp_path / "good.npz"
+    small_classifier().save(good)
+    data = bytearray(good.read_bytes())
+    data[100:140] = bytes(40)                           # damage the first array's bytes
+    (tmp_path / "bad.npz").write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"bad\.npz is not a readable dlfs model file"):
+        Model.load(tmp_path / "bad.npz")
+
+
+def test_load_refuses_a_file_without_architecture_record(tmp_path):
+    arrays = saved_arrays(tmp_path)
+    del arrays["architecture"]
+    with pytest.raises(ValueError, match="has no architecture record"):
+        Model.load(write_npz(tmp_path / "bare.npz", **arrays))
+    path = write_npz(tmp_path / "other.npz", architecture=np.array('{"format": "keras"}'))
+    with pytest.raises(ValueError, match=r"not in the dlfs.Model/1 format"):
+        Model.load(path)
+    path = write_npz(tmp_path / "garbled.npz", architecture=np.array("{not json"))
+    with pytest.raises(ValueError, match=r"not valid JSON"):
+        Model.load(path)
+
+
+def test_load_refuses_an_unknown_layer_class(tmp_path):
+    arrays = saved_arrays(tmp_path)
+    arrays["architecture"] = np.array(str(arrays["architecture"]).replace('"ReLU"', '"Evil"'))
+    with pytest.raises(ValueError, match=r"architecture record cannot be rebuilt \(KeyError\('Evil'\)\)"):
+        Model.load(write_npz(tmp_path / "evil.npz", **arrays))
+
+
+def test_load_weights_refuses_another_architecture(tmp_path):
+    path = tmp_path / "small.npz"
+    small_classifier().save(path)
+    other = Model([Dense(4, 8), ReLU(), Dense(8, 3), Softmax()], loss=CategoricalCrossEntropy())
+    with pytest.raises(ValueError, match=r"small\.npz holds another architecture: Dense\(4, 16, .*"
+                                         r"this model is Dense\(4, 8"):
+        other.load_weights(path)
+
+
+@pytest.mark.parametrize("key, array, message", [
+    ("layer2.weights", np.zeros((3, 16), np.float32),
+     r"layer2.weights must be float32 of shape \(16, 3\), got float32 of shape \(3, 16\)"),
+    ("layer0.biases", np.zeros((1, 16), np.float64),
+     r"layer0.biases must be float32 of shape \(1, 16\), got float64"),
+    ("layer9.weights", np.zeros(3), r"expected the arrays .* found .*layer9.weights"),
+])
+def test_load_refuses_weights_of_the_wrong_shape_dtype_or_name(tmp_path, key, array, message):
+    arrays = saved_arrays(tmp_path)
+    arrays[key] = array
+    with pytest.raises(ValueError, match=message):
+        Model.load(write_npz(tmp_path / "crafted.npz", **arrays))
+
+
+class Bomb:
+    def __reduce__(self):
+        return (pytest.fail, ("unpickling ran code",))
+
+
+def test_load_refuses_a_pickled_object_array(tmp_path):
+    arrays = saved_arrays(tmp_path)
+    arrays["layer0.weights"] = np.array([Bomb()], dtype=object)
+    path = write_npz(tmp_path / "pickled.npz", **arrays)
+    with zipfile.ZipFile(path) as archive:
+        assert b"unpickling ran code" in archive.read("layer0.weights.npy")   # the trap is really there
+    with pytest.raises(ValueError, match=r"allow_pickle=False"):
+        Model.load(path)
