@@ -32,7 +32,11 @@ export: $(STAMP)
 sync: $(STAMP)
 	$(BIN)/jupytext --sync $(CH)
 
-## make run CH=chapters/02-activations.md: export, then execute chapters and store their outputs.
+## make run CH=chapters/03-activations.md: export, then execute chapters and store their outputs.
+# One BLAS thread: the sums inside matrix products then run in the same order on any machine,
+# so the stored outputs reproduce (tests/conftest.py sets the same for nbval).
+run: export OPENBLAS_NUM_THREADS = 1
+run: export OMP_NUM_THREADS = 1
 run: export
 	$(BIN)/jupytext --to ipynb --execute $(CH)
 

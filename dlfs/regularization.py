@@ -1,0 +1,126 @@
+"""Generalisation.
+
+Generated from chapters/08-generalisation.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
+"""
+
+__all__ = ['l2_penalty', 'Dropout', 'EarlyStopping']
+
+import math
+
+import numpy as np
+
+from dlfs.activations import check_dvalues
+from dlfs.layers import Layer
+from dlfs.model import Callback
+from dlfs.optimizers import check_fraction, check_positive
+
+
+def l2_penalty(layers_or_model, weight_decay: float) -> float:
+    """The L2 penalty ``weight_decay / 2 * (sum of squares of every parameter)``, a float.
+
+    ``layers_or_model`` is a ``Model`` (its ``layers`` are used) or an iterable of layers. Every
+    array in every layer's ``parameters()`` counts, biases included, just as an optimizer's
+    ``weight_decay`` adds ``weight_decay * param`` to the gradient of every parameter (as in
+    ``torch.optim``): the gradient of this penalty with respect to an array ``p`` is
+    ``weight_decay * p``, of p's shape.
+    """
+    weight_decay = check_positive("weight_decay", weight_decay, allow_zero=True)
+    layers = getattr(layers_or_model, "layers", layers_or_model)
+    total = 0.0
+    for layer in layers:
+        if not isinstance(layer, Layer):
+            raise TypeError(f"layers_or_model must be a Model or an iterable of dlfs layers, "
+                            f"got an item of type {type(layer).__name__}")
+        for param in layer.parameters().values():
+            total += float(np.sum(np.square(param, dtype=np.float64)))
+    return 0.5 * weight_decay * total
+
+
+class Dropout(Layer):
+    """Inverted dropout: in training, each unit is zeroed with probability ``rate`` and the survivors
+    are scaled by 1 / (1 - rate), so every unit keeps its expected value; in evaluation, the identity.
+
+    Inputs of any shape, e.g. (N, n), give outputs of the same shape and dtype. ``rate`` is in [0, 1);
+    ``rng`` is a seed or a numpy Generator from which the masks are drawn. ``forward`` keeps the
+    mask (``self.mask``, shaped like the inputs; None in evaluation mode), and ``backward`` multiplies
+    the gradient by that same mask.
+    """
+
+    def __init__(self, rate: float, rng=None):
+        self.rate = check_fraction("rate", rate)
+        self.rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        self.mask = None
+        self.output = None
+
+    def forward(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
+        """(N, ...) -> (N, ...): ``inputs * mask`` when training (and rate > 0), else ``inputs``."""
+        inputs = np.asarray(inputs)
+        if inputs.dtype.kind != "f":
+            raise TypeError(f"Dropout inputs must be a floating-point array, got dtype {inputs.dtype}")
+        if not training or self.rate == 0.0:
+            self.mask = None
+            self.output = inputs
+            return self.output
+        scale = np.asarray(1.0 / (1.0 - self.rate), dtype=inputs.dtype)
+        kept = self.rng.random(inputs.shape) >= self.rate
+        self.mask = np.where(kept, scale, np.zeros((), dtype=inputs.dtype))
+        self.output = inputs * self.mask
+        return self.output
+
+    def backward(self, dvalues: np.ndarray) -> np.ndarray:
+        """dL/d(outputs) -> dL/d(inputs): dvalues times the forward pass's mask (identity in evaluation)."""
+        dvalues = check_dvalues(self, dvalues)
+        self.dinputs = dvalues if self.mask is None else dvalues * self.mask
+        return self.dinputs
+
+    def get_config(self) -> dict:
+        return {"rate": self.rate}
+
+
+class EarlyStopping(Callback):
+    """Stop ``Model.fit`` when ``monitor`` has not improved for ``patience`` epochs; restore the best weights.
+
+    ``monitor`` is a key of the epoch's logs (``"val_loss"``, ``"loss"``, ...) and is **minimised**:
+    an epoch improves on the best value so far only if it is lower by more than ``min_delta``.
+    After ``patience`` epochs in a row without improvement, ``on_epoch_end`` returns True and
+    training stops. With ``restore_best_weights``, ``on_train_end`` puts back the weights of the
+    best epoch (whether or not training stopped early). After training, ``best`` is the best value,
+    ``best_epoch`` its epoch (counted from 1, as by ``fit``), and ``stopped_epoch`` the epoch at
+    which training was stopped (None if it ran to the end).
+    """
+
+    def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0,
+                 restore_best_weights: bool = True):
+        if not isinstance(monitor, str):
+            raise TypeError(f"monitor must be the name of a logged figure such as 'val_loss', got {monitor!r}")
+        if not isinstance(patience, (int, np.integer)) or isinstance(patience, bool) or patience < 1:
+            raise ValueError(f"patience must be a positive integer (epochs), got {patience!r}")
+        self.monitor, self.patience = monitor, int(patience)
+        self.min_delta = check_positive("min_delta", min_delta, allow_zero=True)
+        self.restore_best_weights = bool(restore_best_weights)
+        self.on_train_begin(None)
+
+    def on_train_begin(self, model) -> None:
+        self.best, self.best_epoch, self.stopped_epoch = math.inf, None, None
+        self.wait, self.best_weights = 0, None
+
+    def on_epoch_end(self, model, epoch: int, logs: dict[str, float]) -> bool:
+        if self.monitor not in logs:
+            hint = " (pass validation_data to fit)" if self.monitor.startswith("val_") else ""
+            raise ValueError(f"EarlyStopping monitors {self.monitor!r}, but the epoch's logs hold only "
+                             f"{sorted(logs)}{hint}")
+        value = float(logs[self.monitor])
+        if value < self.best - self.min_delta:
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best_weights:
+                self.best_weights = model.get_weights()
+            return False
+        self.wait += 1
+        if self.wait >= self.patience:
+            self.stopped_epoch = epoch
+            return True
+        return False
+
+    def on_train_end(self, model) -> None:
+        if self.restore_best_weights and self.best_weights is not None:
+            model.set_weights(self.best_weights)
