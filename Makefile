@@ -38,7 +38,7 @@ sync: $(STAMP)
 run: export OPENBLAS_NUM_THREADS = 1
 run: export OMP_NUM_THREADS = 1
 run: export
-	$(BIN)/jupytext --to ipynb --execute $(CH)
+	$(BIN)/jupytext --to ipynb --update --execute $(CH)
 
 ## make bench: the training benchmark against PyTorch (see benchmarks/).
 bench: $(STAMP)
