@@ -28,3 +28,13 @@ def built_book() -> Path:
         + result.stdout[-6000:] + result.stderr[-3000:]
     )
     return ROOT / "_build" / "html"
+
+
+def pytest_terminal_summary(terminalreporter):
+    """After a failed chapter, say how to refresh its stored outputs if the change was meant."""
+    failed = {report.nodeid.split("::")[0] for report in terminalreporter.stats.get("failed", [])}
+    for notebook in sorted(path for path in failed if path.endswith(".ipynb")):
+        terminalreporter.write_line(
+            f"{notebook}: its outputs differ from the stored ones. If the change is intended, run "
+            f"`make run CH={notebook[:-len('.ipynb')]}.md` and commit the refreshed notebook."
+        )
