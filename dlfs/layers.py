@@ -116,7 +116,7 @@ class Dense(Layer):
         """dL/d(outputs) (N, n_neurons) -> dL/d(inputs) (N, n_inputs); sets dweights and dbiases.
 
         The first layer of a network has nobody to pass dL/d(inputs) to: ``need_dinputs=False``
-        skips that product, a third of the layer's backward work, and returns None.
+        skips that product, half of the layer's backward work, and returns None.
         """
         if self.inputs is None:
             raise RuntimeError("Dense.backward called before forward")
