@@ -38,7 +38,8 @@ sync: $(STAMP)
 run: export OPENBLAS_NUM_THREADS = 1
 run: export OMP_NUM_THREADS = 1
 run: export
-	$(BIN)/jupytext --to ipynb --update --execute $(CH)
+	$(BIN)/jupytext --to ipynb --update $(CH)
+	$(BIN)/jupyter-nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 $(CH:.md=.ipynb)
 
 ## make bench: the training benchmark against PyTorch (see benchmarks/).
 bench: $(STAMP)

@@ -49,9 +49,9 @@ class Sigmoid(Layer):
 
     def forward(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
         """Inputs of any shape -> outputs in [0, 1] of the same shape."""
-        e = np.exp(-np.abs(inputs))               # in (0, 1]
-        positive = 1 / (1 + e)                    # sigmoid(|z|)
-        self.output = np.where(inputs >= 0, positive, e * positive)
+        t = np.exp(-np.abs(inputs))               # in (0, 1]
+        positive = 1 / (1 + t)                    # sigmoid(|z|)
+        self.output = np.where(inputs >= 0, positive, t * positive)
         return self.output
 
     def backward(self, dvalues: np.ndarray) -> np.ndarray:
@@ -93,7 +93,8 @@ class Softmax(Layer):
     def backward(self, dvalues: np.ndarray) -> np.ndarray:
         """dL/d(probabilities) (N, C) -> dL/d(logits) (N, C).
 
-        The Jacobian-vector product s * (g - <g, s>) row by row, never forming the (C, C) Jacobian.
+        The vector-Jacobian product g^T J = s * (g - <g, s>) row by row, never forming the
+        (C, C) Jacobian J (symmetric, so this also equals J g).
         """
         dvalues = check_dvalues(self, dvalues)
         s = self.output
