@@ -37,6 +37,14 @@ def _file_bytes(path: Path) -> bytes:
         raise ValueError(f"{path} is a damaged gzip file (an interrupted download?): {error}") from error
 
 
+def _web_page_hint(data: bytes) -> str:
+    """A note for error messages when the first 4 bytes are printable text, such as '<!DO' of an
+    HTML page served instead of the file; an empty string otherwise."""
+    if len(data) >= 4 and all(32 <= byte < 127 for byte in data[:4]):
+        return f" — a web page? it starts with {data[:4].decode('ascii')!r}"
+    return ""
+
+
 def read_idx(path, magic: int | None = None) -> np.ndarray:
     """The array stored in the IDX file ``path``, raw or gzip-compressed.
 
@@ -50,12 +58,13 @@ def read_idx(path, magic: int | None = None) -> np.ndarray:
     data = _file_bytes(path)
     if len(data) < 4:
         raise ValueError(f"{path} is truncated: {len(data)} bytes, fewer than the 4 of an IDX magic number")
-    found = int.from_bytes(data[:4], "big")
+    found, page = int.from_bytes(data[:4], "big"), _web_page_hint(data)
     if magic is not None and found != magic:
-        raise ValueError(f"{path} has the magic number 0x{found:08X}, expected 0x{magic:08X}")
+        raise ValueError(f"{path} has the magic number 0x{found:08X}, expected 0x{magic:08X}"
+                         + (f" (not an IDX file{page})" if page else ""))
     ndim, dtype = data[3], IDX_DTYPES.get(data[2])
     if data[:2] != b"\0\0" or dtype is None:
-        raise ValueError(f"{path} is not an IDX file: it starts with 0x{found:08X}")
+        raise ValueError(f"{path} is not an IDX file: it starts with 0x{found:08X}{page}")
     header = 4 + 4 * ndim
     if len(data) < header:
         raise ValueError(f"{path} is truncated: {len(data)} bytes, fewer than its {header}-byte header")
@@ -134,8 +143,8 @@ def download_mnist(data_dir=None, mirror: str | None = None, checksums: dict[str
             raise ConnectionError(
                 f"could not download {url}: {error}. Without internet access, fetch the files "
                 f"{', '.join(checksums)} from any MNIST mirror by other means and put them, "
-                f"compressed or not, in {folder}; load_mnist() then reads them. "
-                "load_digits_5k() needs no download."
+                f"compressed or not, in {folder}; load_mnist() then reads them (if the files are "
+                "already there, call load_mnist() directly). load_digits_5k() needs no download."
             ) from error
         digest = hashlib.sha256(payload).hexdigest()
         if digest != expected:
