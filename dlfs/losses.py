@@ -3,7 +3,7 @@
 Generated from chapters/04-losses.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
 """
 
-__all__ = ['Loss', 'check_probabilities', 'check_same_shape', 'class_indices', 'CategoricalCrossEntropy', 'softmax_cross_entropy_backward', 'BinaryCrossEntropy', 'MeanSquaredError', 'accuracy']
+__all__ = ['Loss', 'check_probabilities', 'check_same_shape', 'class_indices', 'CategoricalCrossEntropy', 'softmax_cross_entropy_backward', 'BinaryCrossEntropy', 'sigmoid_binary_cross_entropy_backward', 'MeanSquaredError', 'accuracy', 'binary_accuracy']
 
 import numpy as np
 
@@ -16,7 +16,15 @@ class Loss:
     ``forward(y_pred, y_true)`` gives one loss per example, shape (N,); ``calculate`` their mean,
     the number training minimises; ``backward(y_pred, y_true)`` the gradient of that mean with
     respect to ``y_pred``, shaped like ``y_pred`` and stored as ``self.dinputs``.
+    Every subclass is entered in ``Loss.registry`` under its class name, so a saved model can
+    name its loss and get it back.
     """
+
+    registry: dict[str, type["Loss"]] = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        Loss.registry[cls.__name__] = cls
 
     def forward(self, y_pred: np.ndarray, y_true) -> np.ndarray:
         raise NotImplementedError
@@ -136,6 +144,14 @@ def softmax_cross_entropy_backward(probs: np.ndarray, y_true) -> np.ndarray:
     return dinputs
 
 
+def _check_binary(y_pred, y_true, name: str = "y_pred") -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities (N, k) and targets in [0, 1] of exactly the same shape, checked."""
+    y_pred, y_true = check_same_shape(check_probabilities(y_pred, name=name), y_true)
+    if y_true.min() < 0 or y_true.max() > 1:
+        raise ValueError(f"y_true must hold targets in [0, 1], got values from {y_true.min()} to {y_true.max()}")
+    return y_pred, y_true
+
+
 class BinaryCrossEntropy(Loss):
     """``-(y log p + (1 - y) log(1 - p))`` averaged over the k outputs; y_pred and y_true (N, k).
 
@@ -149,9 +165,7 @@ class BinaryCrossEntropy(Loss):
 
     def _clipped(self, y_pred, y_true) -> tuple[np.ndarray, np.ndarray]:
         """Clipped probabilities (N, k) and checked targets (N, k) in [0, 1]."""
-        y_pred, y_true = check_same_shape(check_probabilities(y_pred), y_true)
-        if y_true.min() < 0 or y_true.max() > 1:
-            raise ValueError(f"y_true must hold targets in [0, 1], got values from {y_true.min()} to {y_true.max()}")
+        y_pred, y_true = _check_binary(y_pred, y_true)
         return np.clip(y_pred, self.eps, 1 - self.eps), y_true
 
     def forward(self, y_pred, y_true) -> np.ndarray:
@@ -167,6 +181,15 @@ class BinaryCrossEntropy(Loss):
 
     def get_config(self) -> dict:
         return {"eps": self.eps}
+
+
+def sigmoid_binary_cross_entropy_backward(probs: np.ndarray, y_true) -> np.ndarray:
+    """dL/d(scores) of the mean binary cross-entropy of sigmoid(scores): ``(probs - Y) / (N k)``.
+
+    ``probs`` (N, k) is the sigmoid output; ``y_true`` targets in [0, 1] of the same shape (N, k).
+    """
+    probs, y_true = _check_binary(probs, y_true, name="probs")
+    return ((probs - y_true) / probs.size).astype(probs.dtype, copy=False)
 
 
 class MeanSquaredError(Loss):
@@ -196,3 +219,9 @@ def accuracy(y_pred: np.ndarray, y_true) -> float:
         _, y_true = check_same_shape(y_pred, y_true)
         return float(np.mean((y_pred > 0.5) == (y_true > 0.5)))
     return float(np.mean(y_pred.argmax(axis=1) == class_indices(y_true, *y_pred.shape)))
+
+
+def binary_accuracy(y_pred: np.ndarray, y_true) -> float:
+    """Fraction of the N*k yes/no answers that are right: p > 0.5 against targets > 0.5; shapes (N, k)."""
+    y_pred, y_true = check_same_shape(y_pred, y_true)
+    return float(np.mean((y_pred > 0.5) == (y_true > 0.5)))

@@ -8,14 +8,15 @@ __all__ = ['Callback', 'MODEL_FORMAT', 'LOSSES', 'Model']
 import json
 import sys
 import zipfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-from dlfs.activations import Softmax
+from dlfs.activations import Sigmoid, Softmax
 from dlfs.layers import DEFAULT_DTYPE, Dense, Layer, check_inputs
-from dlfs.losses import (BinaryCrossEntropy, CategoricalCrossEntropy, Loss, accuracy, class_indices,
-                         softmax_cross_entropy_backward)
+from dlfs.losses import (BinaryCrossEntropy, CategoricalCrossEntropy, Loss, accuracy, binary_accuracy,
+                         class_indices, sigmoid_binary_cross_entropy_backward, softmax_cross_entropy_backward)
 from dlfs.optimizers import Optimizer
 
 
@@ -58,7 +59,7 @@ class Callback:
 
 
 MODEL_FORMAT = "dlfs.Model/1"
-LOSSES = {cls.__name__: cls for cls in Loss.__subclasses__()}
+LOSSES = Loss.registry          # every Loss subclass by class name, including those defined later
 
 
 def _summary(layer_specs) -> str:
@@ -100,8 +101,8 @@ class Model:
     """A stack of layers trained as one.
 
     ``forward`` runs the layers in order; ``backward(output, y_true)`` runs the loss gradient
-    back through them in reverse (the fused softmax + cross-entropy gradient when the last
-    layer is ``Softmax`` and the loss is ``CategoricalCrossEntropy``). ``fit``, ``evaluate``
+    back through them in reverse (a fused gradient at the scores when the model ends in ``Softmax``
+    with ``CategoricalCrossEntropy`` or in ``Sigmoid`` with ``BinaryCrossEntropy``). ``fit``, ``evaluate``
     and ``predict`` train and use it on whole data sets, in mini-batches. ``save`` and ``load``
     write and read a NumPy ``.npz`` file with a JSON architecture record, never a pickle.
     """
@@ -133,14 +134,16 @@ class Model:
         """Set the gradients of every layer for ``loss(output, y_true)``; returns dL/d(inputs).
 
         ``output`` (N, C) is what ``forward`` just returned. With Softmax + CategoricalCrossEntropy
-        the gradient at the scores is (P - Y) / N, without going through either Jacobian.
+        the gradient at the scores is (Y_hat - Y) / N, with Sigmoid + BinaryCrossEntropy it is
+        (Y_hat - Y) / (N k), without going through either Jacobian.
         Training needs no gradient for the data: ``need_dinputs=False`` lets a first ``Dense``
         layer skip that product and returns None.
         """
         loss = self._require("loss", Loss)
         layers = self._stack()
-        if isinstance(layers[-1], Softmax) and isinstance(loss, CategoricalCrossEntropy):
-            dvalues = layers[-1].dinputs = softmax_cross_entropy_backward(output, y_true)
+        fused = self._fused_gradient(layers[-1], loss)
+        if fused is not None:
+            dvalues = layers[-1].dinputs = fused(output, y_true)
             layers = layers[:-1]
         else:
             dvalues = loss.backward(output, y_true)
@@ -152,6 +155,15 @@ class Model:
             return layers[0].backward(dvalues, need_dinputs=False)
         return layers[0].backward(dvalues)
 
+    @staticmethod
+    def _fused_gradient(last: Layer, loss: Loss):
+        """The fused dL/d(scores) function for this last layer and loss, or None."""
+        if isinstance(last, Softmax) and isinstance(loss, CategoricalCrossEntropy):
+            return softmax_cross_entropy_backward
+        if isinstance(last, Sigmoid) and isinstance(loss, BinaryCrossEntropy):
+            return sigmoid_binary_cross_entropy_backward
+        return None
+
     def _stack(self) -> list[Layer]:
         if not self.layers:
             raise RuntimeError("the model has no layers: add some with model.add(...)")
@@ -160,7 +172,7 @@ class Model:
     def _require(self, name: str, kind: type):
         value = getattr(self, name)
         if value is None:
-            raise RuntimeError(f"model.{name} is not set: assign a dlfs {kind.__name__} before training")
+            raise RuntimeError(f"model.{name} is not set: assign a dlfs {kind.__name__} before fit or evaluate")
         if not isinstance(value, kind):
             raise TypeError(f"model.{name} must be a dlfs {kind.__name__}, got {type(value).__name__}")
         return value
@@ -219,13 +231,15 @@ class Model:
         CategoricalCrossEntropy, else targets shaped like the output (N, k).
         Each epoch visits every row once, in a new random order when ``shuffle`` (``seed``, an
         int or Generator, fixes that order). ``history["loss"]`` (and ``"accuracy"`` for
-        classification) is the average over the epoch's batches; ``validation_data=(X_val, y_val)``
+        classification: ``accuracy`` with CategoricalCrossEntropy, ``binary_accuracy`` with
+        BinaryCrossEntropy) is the average over the epoch's batches; ``validation_data=(X_val, y_val)``
         adds ``val_loss`` (and ``val_accuracy``), measured after the epoch. ``verbose=1`` prints one
         line per epoch, with a progress bar when stdout is a terminal. Each callback's
-        ``on_epoch_end(model, epoch, logs)`` may return True to stop. If the loss or the
-        network's numbers become inf or nan, raises FloatingPointError naming epoch and batch.
+        ``on_epoch_end(model, epoch, logs)`` may return True to stop. If the loss, the network's
+        outputs or its parameters become inf or nan, raises FloatingPointError naming the epoch
+        and the batch (or the validation pass).
         """
-        loss_fn = self._require("loss", Loss)
+        self._require("loss", Loss)
         self._require("optimizer", Optimizer)
         epochs, batch_size = _check_count("epochs", epochs), _check_count("batch_size", batch_size)
         X, y = self._check_data(X, y)
@@ -236,7 +250,7 @@ class Model:
         for callback in callbacks:
             if not isinstance(callback, Callback):
                 raise TypeError(f"callbacks must be Callback instances, got {type(callback).__name__}")
-        classification = isinstance(loss_fn, (CategoricalCrossEntropy, BinaryCrossEntropy))
+        score = self._accuracy_function()
         rng = np.random.default_rng(seed)
         n_batches = -(-len(X) // batch_size)
         show_bar = verbose and sys.stdout.isatty()
@@ -247,25 +261,19 @@ class Model:
             order = rng.permutation(len(X)) if shuffle else None
             sums = {"loss": 0.0, "accuracy": 0.0}
             for b, rows in enumerate(_batches(len(X), batch_size, order), start=1):
-                # A blow-up is reported once, as the error below, instead of as NumPy warnings.
-                with np.errstate(over="ignore", invalid="ignore"):
-                    try:
-                        output, batch_loss = self._train_step(X[rows], y[rows])
-                    except (ValueError, FloatingPointError) as error:
-                        where = self._non_finite()
-                        if where is None and isinstance(error, ValueError):
-                            raise                  # not a blow-up: a bug worth its own traceback
-                        raise FloatingPointError(
-                            f"training diverged at epoch {epoch}, batch {b}: {where or error}; "
-                            f"try a smaller learning rate (now {self.optimizer.learning_rate:g})") from error
+                with self._divergence_guard(f"epoch {epoch}, batch {b}"):
+                    output, batch_loss = self._train_step(X[rows], y[rows])
+                    if b == n_batches:       # the last update must not slip out unchecked
+                        self._check_parameters()
                 sums["loss"] += batch_loss * len(output)
-                if classification:
-                    sums["accuracy"] += accuracy(output, y[rows]) * len(output)
+                if score is not None:
+                    sums["accuracy"] += score(output, y[rows]) * len(output)
                 if show_bar:
                     print("\r" + _progress_bar(b, n_batches), end="", flush=True)
-            logs = {key: total / len(X) for key, total in sums.items() if key == "loss" or classification}
+            logs = {key: total / len(X) for key, total in sums.items() if key == "loss" or score is not None}
             if validation_data is not None:
-                logs |= {"val_" + key: value for key, value in self._scores(*validation_data).items()}
+                with self._divergence_guard(f"epoch {epoch} (validation pass)"):
+                    logs |= {"val_" + key: value for key, value in self._scores(*validation_data).items()}
             for key, value in logs.items():
                 self.history.setdefault(key, []).append(value)
             if verbose:
@@ -277,14 +285,48 @@ class Model:
             callback.on_train_end(self)
         return self.history
 
+    @contextmanager
+    def _divergence_guard(self, where: str):
+        """Turn a blow-up inside the block into one FloatingPointError naming ``where``.
+
+        Overflow inside the block is not reported as NumPy warnings; a ValueError that is not
+        caused by inf or nan in the network (a bug, not a blow-up) keeps its own traceback.
+        """
+        with np.errstate(over="ignore", invalid="ignore"):
+            try:
+                yield
+            except (ValueError, FloatingPointError) as error:
+                found = self._non_finite()
+                if found is None and isinstance(error, ValueError):
+                    raise
+                raise FloatingPointError(
+                    f"training diverged at {where}: {found or error}; "
+                    f"try a smaller learning rate (now {self.optimizer.learning_rate:g})") from error
+
+    def _check_parameters(self) -> None:
+        """FloatingPointError if any parameter holds inf or nan (one sum per array: cheap)."""
+        if not all(np.isfinite(param.sum()) for layer in self.layers for param in layer.parameters().values()):
+            found = self._non_finite()
+            if found is not None:             # a finite array can still overflow its sum
+                raise FloatingPointError(found)
+
+    def _accuracy_function(self):
+        """``binary_accuracy`` for BinaryCrossEntropy, ``accuracy`` for CategoricalCrossEntropy, else None."""
+        if isinstance(self.loss, BinaryCrossEntropy):
+            return binary_accuracy
+        if isinstance(self.loss, CategoricalCrossEntropy):
+            return accuracy
+        return None
+
     def _forward_in_batches(self, X: np.ndarray, batch_size: int) -> np.ndarray:
         return np.concatenate([self.forward(X[rows]) for rows in _batches(len(X), batch_size)])
 
     def _scores(self, X: np.ndarray, y: np.ndarray, batch_size: int = 1024) -> dict[str, float]:
         output = self._forward_in_batches(X, batch_size)
         scores = {"loss": self.loss.calculate(output, y)}
-        if isinstance(self.loss, (CategoricalCrossEntropy, BinaryCrossEntropy)):
-            scores["accuracy"] = accuracy(output, y)
+        score = self._accuracy_function()
+        if score is not None:
+            scores["accuracy"] = score(output, y)
         return scores
 
     def predict(self, X, batch_size: int = 1024) -> np.ndarray:

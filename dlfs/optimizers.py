@@ -91,7 +91,7 @@ class SGD(Optimizer):
     def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0, decay: float = 0.0,
                  weight_decay: float = 0.0):
         super().__init__(learning_rate, decay, weight_decay)
-        self.momentum = check_positive("momentum", momentum, allow_zero=True)
+        self.momentum = check_fraction("momentum", momentum)
 
     def update(self, param, grad, learning_rate, slots, step):
         if self.momentum:

@@ -12,8 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from dlfs import (BinaryCrossEntropy, CategoricalCrossEntropy, MeanSquaredError, Softmax, accuracy,
+from dlfs import (BinaryCrossEntropy, CategoricalCrossEntropy, Loss, MeanSquaredError, Sigmoid, Softmax, accuracy,
                   class_indices, numerical_gradient, relative_error, softmax_cross_entropy_backward)
+from dlfs.losses import binary_accuracy, sigmoid_binary_cross_entropy_backward
 
 TOLERANCE = 1e-7          # relative error of an analytic gradient against central differences, float64
 
@@ -242,3 +243,52 @@ def test_binary_accuracy_thresholds_a_single_column_at_one_half():
     assert accuracy(p, targets) == correct / 40
     with pytest.raises(ValueError, match=r"y_true must have the shape of y_pred \(40, 1\), got \(40,\)"):
         accuracy(p, targets.ravel())
+
+
+def test_binary_accuracy_scores_each_of_the_n_times_k_answers():
+    rng = np.random.default_rng(11)
+    p = rng.uniform(0, 1, (30, 4))
+    targets = rng.integers(0, 2, (30, 4))
+    correct = sum((p[i, j] > 0.5) == (targets[i, j] == 1) for i in range(30) for j in range(4))
+    assert binary_accuracy(p, targets) == correct / 120
+    assert binary_accuracy(p[:, :1], targets[:, :1]) == accuracy(p[:, :1], targets[:, :1])
+    with pytest.raises(ValueError, match=r"y_true must have the shape of y_pred \(30, 4\)"):
+        binary_accuracy(p, targets[:, :2])
+
+
+# --- the fused sigmoid + binary cross-entropy gradient ------------------------------------------
+
+def test_sigmoid_fused_gradient_equals_torch_finite_differences_and_the_chain():
+    rng = np.random.default_rng(12)
+    scores = rng.standard_normal((6, 3))
+    targets = rng.integers(0, 2, (6, 3)).astype(float)
+    sigmoid = Sigmoid()
+    probs = sigmoid.forward(scores)
+    fused = sigmoid_binary_cross_entropy_backward(probs, targets)
+    zt = torch.tensor(scores, requires_grad=True)
+    F.binary_cross_entropy_with_logits(zt, torch.tensor(targets)).backward()
+    np.testing.assert_allclose(fused, zt.grad.numpy(), rtol=1e-12, atol=1e-15)
+    bce = BinaryCrossEntropy()
+    numeric = numerical_gradient(lambda: bce.calculate(Sigmoid().forward(scores), targets), scores)
+    assert relative_error(fused, numeric) < TOLERANCE
+    assert relative_error(fused, sigmoid.backward(bce.backward(probs, targets))) < 1e-12
+
+
+def test_sigmoid_fused_gradient_stays_exact_for_a_confident_float32_mistake():
+    probs = Sigmoid().forward(np.array([[-30.0, 30.0]], dtype=np.float32))
+    fused = sigmoid_binary_cross_entropy_backward(probs, np.array([[1.0, 0.0]]))
+    assert fused.dtype == np.float32
+    np.testing.assert_allclose(fused, [[-0.5, 0.5]], rtol=1e-6)    # (p - y) / (N k), N k = 2
+    with pytest.raises(ValueError, match=r"y_true must hold targets in \[0, 1\]"):
+        sigmoid_binary_cross_entropy_backward(probs, np.array([[2.0, 0.0]]))
+
+
+# --- the registry -------------------------------------------------------------------------------
+
+def test_every_loss_subclass_is_registered_by_name_even_when_defined_later():
+    assert Loss.registry["BinaryCrossEntropy"] is BinaryCrossEntropy
+
+    class HuberLikeLoss(MeanSquaredError):
+        pass
+
+    assert Loss.registry["HuberLikeLoss"] is HuberLikeLoss

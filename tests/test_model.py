@@ -193,15 +193,36 @@ def test_backward_matches_torch_autograd():
         np.testing.assert_allclose(ours, theirs.grad.numpy(), rtol=1e-10, atol=1e-14)
 
 
-def test_backward_without_softmax_uses_the_loss_gradient():
+def test_backward_without_a_fused_pair_uses_the_loss_gradient():
     rng = np.random.default_rng(2)
     X = rng.standard_normal((6, 5))
     y = (rng.random((6, 4)) > 0.5).astype(np.float64)
-    model = float64_model(last=Sigmoid, loss=BinaryCrossEntropy)
+    model = float64_model(last=Sigmoid, loss=MeanSquaredError)
     output = model.forward(X)
     model.backward(output, y)
     expected = model.layers[3].backward(model.loss.backward(output, y))
     np.testing.assert_array_equal(model.layers[2].dinputs, model.layers[2].backward(expected))
+
+
+def test_sigmoid_with_binary_cross_entropy_takes_the_fused_path():
+    """A confident float32 mistake: the chain through the clipped loss would shrink the gradient
+    a million times; the fused path gives torch's BCE-with-logits gradient, (p - y) / (N k)."""
+    X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], dtype=np.float32)
+    y = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]], dtype=np.float32)
+    dense = Dense(2, 2, rng=0)
+    dense.weights[:] = [[-30.0, 30.0], [0.0, -30.0]]    # scores far on the wrong side for most answers
+    dense.biases[:] = 0.0
+    model = Model([dense, Sigmoid()], loss=BinaryCrossEntropy())
+    model.backward(model.forward(X), y)
+
+    Wt = torch.tensor(dense.weights, requires_grad=True)
+    bt = torch.tensor(dense.biases, requires_grad=True)
+    logits = torch.tensor(X) @ Wt + bt
+    logits.retain_grad()
+    torch.nn.functional.binary_cross_entropy_with_logits(logits, torch.tensor(y)).backward()
+    np.testing.assert_allclose(model.layers[1].dinputs, logits.grad.numpy(), rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(dense.dweights, Wt.grad.numpy(), rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(dense.dbiases, bt.grad.numpy(), rtol=1e-5, atol=1e-8)
 
 
 # -- reproducibility -------------------------------------------------------------------------
@@ -325,6 +346,58 @@ def test_a_non_finite_loss_stops_fit_with_epoch_and_batch():
     model = Model([Dense(3, 1, rng=0)], loss=MeanSquaredError(), optimizer=SGD(learning_rate=10.0))
     with pytest.raises(FloatingPointError, match=r"diverged at epoch \d+, batch \d+: .*smaller learning rate"):
         model.fit(X, X[:, :1] * 2, epochs=5, batch_size=8, seed=0, verbose=0)
+
+
+def test_divergence_in_the_very_last_update_is_reported():
+    """One batch, one epoch: the only update throws the weights to inf; fit must not return them."""
+    X, y = small_data()
+    model = small_classifier(optimizer=SGD(learning_rate=1e39))
+    with pytest.raises(FloatingPointError, match=r"diverged at epoch 1, batch 1: layer \d \(Dense\) has inf or nan"):
+        model.fit(X, y, epochs=1, batch_size=60, verbose=0)
+
+
+def test_divergence_seen_by_the_validation_pass_is_one_floating_point_error(recwarn):
+    """Huge but finite weights: the training step passes, the validation forward pass overflows."""
+    X, y = small_data()
+    model = small_classifier(optimizer=SGD(learning_rate=1e25))
+    with pytest.raises(FloatingPointError,
+                       match=r"diverged at epoch 1 \(validation pass\): .*inf or nan.*smaller learning rate"):
+        model.fit(X, y, epochs=1, batch_size=60, validation_data=(X, y), verbose=0)
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+def test_multi_label_binary_cross_entropy_trains_and_scores_every_answer():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((80, 4)).astype(np.float32)
+    y = (X[:, :3] > 0).astype(np.float32)                  # three independent yes/no answers (N, 3)
+    model = Model([Dense(4, 8, rng=0), ReLU(), Dense(8, 3, rng=1), Sigmoid()],
+                  loss=BinaryCrossEntropy(), optimizer=Adam(0.05))
+    history = model.fit(X, y, epochs=30, batch_size=16, validation_data=(X, y), seed=0, verbose=0)
+    assert set(history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    probs = model.predict(X)
+    right = sum((probs[i, j] > 0.5) == (y[i, j] == 1) for i in range(80) for j in range(3))
+    assert model.evaluate(X, y)["accuracy"] == history["val_accuracy"][-1] == right / 240
+    assert right / 240 > 0.9
+
+
+def test_a_loss_defined_by_the_user_saves_and_loads(tmp_path):
+    class HalfSquaredError(MeanSquaredError):
+        def forward(self, y_pred, y_true):
+            return super().forward(y_pred, y_true) / 2
+
+        def backward(self, y_pred, y_true):
+            return super().backward(y_pred, y_true) / 2
+
+    model = Model([Dense(3, 2, rng=0)], loss=HalfSquaredError())
+    model.save(tmp_path / "half.npz")
+    restored = Model.load(tmp_path / "half.npz")
+    assert type(restored.loss) is HalfSquaredError
+
+
+def test_missing_loss_error_names_fit_and_evaluate():
+    X, y = small_data(10)
+    with pytest.raises(RuntimeError, match=r"model.loss is not set: assign a dlfs Loss before fit or evaluate"):
+        Model([Dense(4, 3), Softmax()]).evaluate(X, y)
 
 
 # -- save and load ---------------------------------------------------------------------------

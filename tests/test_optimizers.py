@@ -240,6 +240,8 @@ def test_bad_learning_rate(cls, value):
     [
         (lambda: SGD(momentum=-0.9), "momentum"),
         (lambda: SGD(momentum=float("nan")), "momentum"),
+        (lambda: SGD(momentum=1.0), "momentum"),
+        (lambda: SGD(momentum=1.5), "momentum"),
         (lambda: SGD(decay=-1.0), "decay"),
         (lambda: Adam(weight_decay=-0.01), "weight_decay"),
         (lambda: Adam(epsilon=0.0), "epsilon"),
