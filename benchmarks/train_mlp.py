@@ -4,7 +4,11 @@ For each hidden width (784-W-64-10, ReLU, softmax + cross-entropy, SGD with lear
 batch 128, float32), prints and saves to JSON:
 
 - seconds per epoch for dlfs and PyTorch (median over the timed epochs) and their ratio;
-- the ratio of dlfs to a GEMM-only bound: the epoch's matrix products timed on their own;
+- the ratio of dlfs to a GEMM bound: the epoch's matrix products (6 FLOPs per weight and
+  example) timed on their own;
+
+dlfs and the GEMM bound are timed interleaved, epoch by epoch, so that they share the machine's
+conditions; PyTorch runs in a block of its own.
 - the peak memory that each dlfs epoch allocates (tracemalloc), to show it does not grow;
 - inference throughput (samples per second) for both.
 
@@ -24,7 +28,6 @@ import platform
 import statistics
 import time
 import tracemalloc
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -59,47 +62,13 @@ def dlfs_model(width: int, seed: int = 0) -> Model:
     return Model(layers, CategoricalCrossEntropy(), SGD(learning_rate=LEARNING_RATE))
 
 
-class EpochTimer(Callback):
-    """Records the time at the end of every epoch of ``Model.fit``."""
-
-    def on_train_begin(self, model) -> None:
-        self.ends = []
-
-    def on_epoch_end(self, model, epoch: int, logs: dict[str, float]) -> bool:
-        self.ends.append(time.perf_counter())
-        return False
-
-
-def time_dlfs(X, y, width: int, epochs: int) -> dict:
-    """Seconds per epoch, peak memory per epoch (bytes) and inference samples per second.
-
-    One ``fit`` of epochs + 1 epochs; the first (a warm-up, which also holds fit's one-off
-    checks of the whole data set) is left out of the timing.
-    """
-    model = dlfs_model(width)
-    timer = EpochTimer()
-    model.fit(X, y, epochs=epochs + 1, batch_size=BATCH_SIZE, seed=0, verbose=0, callbacks=[timer])
-    seconds = np.diff(timer.ends).tolist()
-    peaks = []  # measured apart from the timing: tracing allocations slows them down
-    for epoch in range(3):
-        tracemalloc.start()
-        model.fit(X, y, epochs=1, batch_size=BATCH_SIZE, seed=epoch, verbose=0)
-        peaks.append(tracemalloc.get_traced_memory()[1])
-        tracemalloc.stop()
-    start = time.perf_counter()
-    model.predict(X, batch_size=1024)
-    throughput = len(X) / (time.perf_counter() - start)
-    return {"epoch_s": statistics.median(seconds), "peak_bytes": peaks, "samples_per_s": throughput}
-
-
-def time_torch(X, y, width: int, epochs: int) -> dict:
-    """The same network, data, optimizer and batch size in PyTorch."""
+def torch_side(X, y, width: int):
+    """The same network, data, optimizer and batch size in PyTorch: (one_epoch, inference)."""
     import torch
 
     torch.manual_seed(0)
-    sizes = layer_sizes(width)
     modules = []
-    for n_in, n_out in sizes:
+    for n_in, n_out in layer_sizes(width):
         modules += [torch.nn.Linear(n_in, n_out), torch.nn.ReLU()]
     net = torch.nn.Sequential(*modules[:-1])
     optimizer = torch.optim.SGD(net.parameters(), lr=LEARNING_RATE)
@@ -107,52 +76,108 @@ def time_torch(X, y, width: int, epochs: int) -> dict:
     X_t, y_t = torch.from_numpy(X), torch.from_numpy(y)
     rng = np.random.default_rng(0)
 
-    def epoch() -> None:
+    def one_epoch() -> None:
         order = torch.from_numpy(rng.permutation(len(X)))
         for start in range(0, len(X), BATCH_SIZE):
             rows = order[start:start + BATCH_SIZE]
             optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(net(X_t[rows]), y_t[rows])
-            loss.backward()
+            loss_fn(net(X_t[rows]), y_t[rows]).backward()
             optimizer.step()
 
-    epoch()  # warm-up
-    seconds = []
-    for _ in range(epochs):
-        start = time.perf_counter()
-        epoch()
-        seconds.append(time.perf_counter() - start)
-    with torch.no_grad():
-        start = time.perf_counter()
-        for first in range(0, len(X), 1024):
-            torch.softmax(net(X_t[first:first + 1024]), dim=1)
-        throughput = len(X) / (time.perf_counter() - start)
-    return {"epoch_s": statistics.median(seconds), "samples_per_s": throughput}
+    def inference() -> None:
+        with torch.no_grad():
+            for first in range(0, len(X), 1024):
+                torch.softmax(net(X_t[first:first + 1024]), dim=1)
+
+    return one_epoch, inference
 
 
-def time_gemm_bound(rows: int, width: int, repeats: int) -> float:
-    """The GEMM bound: an epoch's matrix-product FLOPs at the rate BLAS reaches on them, in seconds.
+def gemm_pass(rows: int, width: int):
+    """The GEMM bound: one epoch's matrix-product FLOPs at the rate BLAS reaches on them.
 
     The FLOPs are the usual count for training, 6 per weight and example: per batch and layer the
     forward product X W, the weight gradient X^T G and the input gradient G W^T, 2 N d n each.
-    The rate is measured here, now, by timing exactly those products (best of ``repeats``).
+    The returned function performs exactly those products on random operands of the epoch's
+    shapes, so timing it measures the bound here and now.
     """
     rng = np.random.default_rng(0)
     sizes = [min(BATCH_SIZE, rows - start) for start in range(0, rows, BATCH_SIZE)]
-    total = 0.0
-    for n, count in Counter(sizes).items():
-        operands = [(rng.random((n, d), dtype=np.float32), rng.random((d, m), dtype=np.float32),
+    operands = {n: [(rng.random((n, d), dtype=np.float32), rng.random((d, m), dtype=np.float32),
                      rng.random((n, m), dtype=np.float32)) for d, m in layer_sizes(width)]
-        best = float("inf")
-        for _ in range(repeats):
-            start = time.perf_counter()
-            for X, W, G in operands:
+                for n in set(sizes)}
+
+    def one_epoch() -> None:
+        for n in sizes:
+            for X, W, G in operands[n]:
                 X @ W
                 X.T @ G
                 G @ W.T
-            best = min(best, time.perf_counter() - start)
-        total += best * count
-    return total
+
+    return one_epoch
+
+
+def seconds(function) -> float:
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+class Interleave(Callback):
+    """Times each epoch of ``Model.fit`` and, between epochs, one run of each rival.
+
+    Interleaving puts dlfs and the GEMM bound under the same conditions of the machine, epoch by
+    epoch, which makes their ratio steadier than timing each in turn.
+    """
+
+    def __init__(self, rivals: dict):
+        self.rivals = rivals
+
+    def on_train_begin(self, model) -> None:
+        self.times = {"dlfs": [], **{name: [] for name in self.rivals}}
+        self.mark = time.perf_counter()
+
+    def on_epoch_end(self, model, epoch: int, logs: dict[str, float]) -> bool:
+        self.times["dlfs"].append(time.perf_counter() - self.mark)
+        for name, one_epoch in self.rivals.items():
+            self.times[name].append(seconds(one_epoch))
+        self.mark = time.perf_counter()
+        return False
+
+
+def peak_memory_per_epoch(model: Model, X, y, epochs: int = 3) -> list[int]:
+    """The peak bytes allocated during each of a few epochs (tracemalloc, apart from the timing)."""
+    peaks = []
+    for epoch in range(epochs):
+        tracemalloc.start()
+        model.fit(X, y, epochs=1, batch_size=BATCH_SIZE, seed=epoch, verbose=0)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    return peaks
+
+
+def measure(X, y, width: int, epochs: int) -> dict:
+    """One width: epochs + 1 interleaved epochs of each side, the first (a warm-up, with fit's
+    one-off checks of the whole data set) left out; then memory and inference."""
+    model = dlfs_model(width)
+    timer = Interleave({"gemm": gemm_pass(len(X), width)})
+    model.fit(X, y, epochs=epochs + 1, batch_size=BATCH_SIZE, seed=0, verbose=0, callbacks=[timer])
+    median = {name: statistics.median(times[1:]) for name, times in timer.times.items()}
+    # PyTorch in a block of its own: its thread pool and OpenBLAS's, both spinning while they
+    # wait for work, would slow each other down if their epochs alternated.
+    time.sleep(0.5)
+    torch_epoch, torch_inference = torch_side(X, y, width)
+    median["torch"] = statistics.median([seconds(torch_epoch) for _ in range(epochs + 1)][1:])
+    peaks = peak_memory_per_epoch(model, X, y)
+    return {
+        "dlfs_epoch_s": median["dlfs"],
+        "torch_epoch_s": median["torch"],
+        "gemm_bound_epoch_s": median["gemm"],
+        "ratio_torch": median["dlfs"] / median["torch"],
+        "ratio_gemm": median["dlfs"] / median["gemm"],
+        "dlfs_peak_mib_per_epoch": [peak / 2**20 for peak in peaks],
+        "dlfs_samples_per_s": len(X) / seconds(lambda: model.predict(X, batch_size=1024)),
+        "torch_samples_per_s": len(X) / seconds(torch_inference),
+    }
 
 
 def run(rows: int, epochs: int, widths: list[int]) -> dict:
@@ -161,26 +186,12 @@ def run(rows: int, epochs: int, widths: list[int]) -> dict:
     threads = os.cpu_count() or 1
     torch.set_num_threads(threads)
     X, y = make_data(rows)
-    results = {
+    return {
         "machine": {"processor": platform.processor() or platform.machine(), "threads": threads,
                     "numpy": np.__version__, "torch": torch.__version__.split("+")[0]},
-        "rows_per_epoch": rows, "timed_epochs": epochs, "batch_size": BATCH_SIZE, "widths": {},
+        "rows_per_epoch": rows, "timed_epochs": epochs, "batch_size": BATCH_SIZE,
+        "widths": {str(width): measure(X, y, width, epochs) for width in widths},
     }
-    for width in widths:
-        ours = time_dlfs(X, y, width, epochs)
-        theirs = time_torch(X, y, width, epochs)
-        gemm = time_gemm_bound(rows, width, repeats=max(3, epochs))
-        results["widths"][str(width)] = {
-            "dlfs_epoch_s": ours["epoch_s"],
-            "torch_epoch_s": theirs["epoch_s"],
-            "gemm_bound_epoch_s": gemm,
-            "ratio_torch": ours["epoch_s"] / theirs["epoch_s"],
-            "ratio_gemm": ours["epoch_s"] / gemm,
-            "dlfs_peak_mib_per_epoch": [peak / 2**20 for peak in ours["peak_bytes"]],
-            "dlfs_samples_per_s": ours["samples_per_s"],
-            "torch_samples_per_s": theirs["samples_per_s"],
-        }
-    return results
 
 
 def format_table(results: dict) -> str:
