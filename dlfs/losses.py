@@ -3,7 +3,7 @@
 Generated from chapters/04-losses.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
 """
 
-__all__ = ['Loss', 'check_probabilities', 'check_same_shape', 'class_indices', 'CategoricalCrossEntropy', 'softmax_cross_entropy_backward', 'BinaryCrossEntropy', 'sigmoid_binary_cross_entropy_backward', 'MeanSquaredError', 'accuracy', 'binary_accuracy']
+__all__ = ['Loss', 'check_probabilities', 'check_eps', 'check_same_shape', 'class_indices', 'CategoricalCrossEntropy', 'softmax_cross_entropy_backward', 'BinaryCrossEntropy', 'sigmoid_binary_cross_entropy_backward', 'MeanSquaredError', 'accuracy', 'binary_accuracy']
 
 import numpy as np
 
@@ -55,6 +55,13 @@ def check_probabilities(y_pred, name: str = "y_pred") -> np.ndarray:
     return y_pred
 
 
+def check_eps(eps: float) -> float:
+    """The clipping margin of a cross-entropy: probabilities are kept in [eps, 1 - eps]."""
+    if not 0 < eps < 0.5:
+        raise ValueError(f"eps must be in (0, 0.5), got {eps!r}")
+    return eps
+
+
 def check_same_shape(y_pred, y_true) -> tuple[np.ndarray, np.ndarray]:
     """Predictions (N, k) and finite numeric targets of exactly the same shape: no silent broadcasting."""
     y_pred = check_inputs(y_pred, name="y_pred")
@@ -104,9 +111,7 @@ class CategoricalCrossEntropy(Loss):
     """
 
     def __init__(self, eps: float = 1e-7):
-        if not 0 < eps < 0.5:
-            raise ValueError(f"eps must be in (0, 0.5), got {eps!r}")
-        self.eps = eps
+        self.eps = check_eps(eps)
 
     def _true_class_probabilities(self, y_pred, y_true):
         """Checked y_pred (N, C), row numbers (N,), labels (N,) and clipped p[true class] (N,)."""
@@ -159,9 +164,7 @@ class BinaryCrossEntropy(Loss):
     """
 
     def __init__(self, eps: float = 1e-7):
-        if not 0 < eps < 0.5:
-            raise ValueError(f"eps must be in (0, 0.5), got {eps!r}")
-        self.eps = eps
+        self.eps = check_eps(eps)
 
     def _clipped(self, y_pred, y_true) -> tuple[np.ndarray, np.ndarray]:
         """Clipped probabilities (N, k) and checked targets (N, k) in [0, 1]."""
