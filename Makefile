@@ -2,47 +2,56 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-stamp
+# Stamps of the installed extras: `book` builds the site; `book` + `test` run everything.
+BOOK   := $(VENV)/.book-installed
+TEST   := $(VENV)/.test-installed
 CH     ?= chapters/*.md
 
 .PHONY: book test export sync run bench clean
 
-# The virtual environment, rebuilt whenever pyproject.toml changes.
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[book,test]"
+
+# Each extra is (re)installed whenever pyproject.toml changes.
+$(BOOK): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[book]"
 	touch $@
 
+$(TEST): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[book,test]"
+	touch $@ $(BOOK)
+
 ## make book: install, export dlfs from the chapters, build the site into _build/html.
-book: $(STAMP)
+book: $(BOOK)
 	$(BIN)/python tools/export.py
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 	@echo "The book is built: open $(CURDIR)/_build/html/index.html"
 
 ## make test: every test (export check, pairing, nbval on every chapter, the book build, unit tests).
-test: $(STAMP)
+test: $(TEST)
 	$(BIN)/pytest
 
 ## make export: regenerate dlfs/ from the chapters' export cells.
-export: $(STAMP)
+export: $(BOOK)
 	$(BIN)/python tools/export.py
 
 ## make sync: make each .ipynb match its edited .md (outputs are kept; re-run to refresh them).
-sync: $(STAMP)
+sync: $(BOOK)
 	$(BIN)/jupytext --sync $(CH)
 
 ## make run CH=chapters/03-activations.md: export, then execute chapters and store their outputs.
 # One BLAS thread: the sums inside matrix products then run in the same order on any machine,
-# so the stored outputs reproduce (tests/conftest.py sets the same for nbval).
+# so the stored outputs reproduce (conftest.py sets the same for nbval). The performance appendix
+# runs PyTorch, hence the test extra.
 run: export OPENBLAS_NUM_THREADS = 1
 run: export OMP_NUM_THREADS = 1
-run: export
+run: $(TEST) export
 	$(BIN)/jupytext --to ipynb --update $(CH)
 	$(BIN)/jupyter-nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 $(CH:.md=.ipynb)
 
 ## make bench: the training benchmark against PyTorch (see benchmarks/).
-bench: $(STAMP)
+bench: $(TEST)
 	$(BIN)/python benchmarks/train_mlp.py
 
 clean:
