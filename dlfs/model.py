@@ -46,6 +46,7 @@ class Callback:
 
     ``on_epoch_end(model, epoch, logs)`` gets the epoch number (from 1) and that epoch's
     figures (``logs["loss"]``, ``logs["val_accuracy"]``, ...); returning True stops training.
+    ``on_train_end`` runs even when ``fit`` stops with an error.
     """
 
     def on_train_begin(self, model) -> None:
@@ -133,13 +134,13 @@ class Model:
     def backward(self, output: np.ndarray, y_true, need_dinputs: bool = True) -> np.ndarray | None:
         """Set the gradients of every layer for ``loss(output, y_true)``; returns dL/d(inputs).
 
-        ``output`` (N, C) is what ``forward`` just returned. With Softmax + CategoricalCrossEntropy
+        ``output`` (N, C) or (N, k) is what ``forward`` just returned. With Softmax + CategoricalCrossEntropy
         the gradient at the scores is (Y_hat - Y) / N, with Sigmoid + BinaryCrossEntropy it is
         (Y_hat - Y) / (N k), without going through either Jacobian.
         Training needs no gradient for the data: ``need_dinputs=False`` lets a first ``Dense``
         layer skip that product and returns None.
         """
-        loss = self._require("loss", Loss)
+        loss = self._require("loss", Loss, "backward")
         layers = self._stack()
         fused = self._fused_gradient(layers[-1], loss)
         if fused is not None:
@@ -169,10 +170,11 @@ class Model:
             raise RuntimeError("the model has no layers: add some with model.add(...)")
         return self.layers
 
-    def _require(self, name: str, kind: type):
+    def _require(self, name: str, kind: type, caller: str):
+        """``self.<name>`` if it is a ``kind``; ``caller`` is the method that needs it, for the error."""
         value = getattr(self, name)
         if value is None:
-            raise RuntimeError(f"model.{name} is not set: assign a dlfs {kind.__name__} before fit or evaluate")
+            raise RuntimeError(f"model.{name} is not set: assign a dlfs {kind.__name__} before calling {caller}")
         if not isinstance(value, kind):
             raise TypeError(f"model.{name} must be a dlfs {kind.__name__}, got {type(value).__name__}")
         return value
@@ -188,15 +190,14 @@ class Model:
         """X as a finite (N, n_features) array of the model's dtype, and y checked against the loss.
 
         With CategoricalCrossEntropy y holds class labels (N,) or one-hot rows (N, C); with any
-        other loss y must be shaped like the model's output (N, k).
+        other loss y must be shaped like the model's output (N, k). The caller has checked the loss.
         """
-        loss = self._require("loss", Loss)
         X = self._check_X(X, names[0])
         y = np.asarray(y)
         if y.ndim == 0 or len(y) != len(X):
             raise ValueError(f"{names[1]} must have one row per row of {names[0]} ({len(X)}), got shape {y.shape}")
         n_outputs = self.forward(X[:1]).shape[1]
-        if isinstance(loss, CategoricalCrossEntropy):
+        if isinstance(self.loss, CategoricalCrossEntropy):
             class_indices(y, len(X), n_outputs, name=names[1])
         else:
             check_inputs(y, n_outputs, name=names[1])
@@ -232,15 +233,16 @@ class Model:
         Each epoch visits every row once, in a new random order when ``shuffle`` (``seed``, an
         int or Generator, fixes that order). ``history["loss"]`` (and ``"accuracy"`` for
         classification: ``accuracy`` with CategoricalCrossEntropy, ``binary_accuracy`` with
-        BinaryCrossEntropy) is the average over the epoch's batches; ``validation_data=(X_val, y_val)``
-        adds ``val_loss`` (and ``val_accuracy``), measured after the epoch. ``verbose=1`` prints one
-        line per epoch, with a progress bar when stdout is a terminal. Each callback's
-        ``on_epoch_end(model, epoch, logs)`` may return True to stop. If the loss, the network's
-        outputs or its parameters become inf or nan, raises FloatingPointError naming the epoch
-        and the batch (or the validation pass).
+        BinaryCrossEntropy) is the mean over all N rows (batch losses weighted by batch size);
+        ``validation_data=(X_val, y_val)`` adds ``val_loss`` (and ``val_accuracy``), measured after
+        the epoch. Each call starts a new history. ``verbose=1`` prints one line per epoch, with a
+        progress bar when stdout is a terminal. Each callback's ``on_epoch_end(model, epoch, logs)``
+        may return True to stop; ``on_train_end`` runs even when training stops with an error. If
+        the loss, the network's outputs or its parameters become inf or nan, raises
+        FloatingPointError naming the epoch and the batch (or the validation pass).
         """
-        self._require("loss", Loss)
-        self._require("optimizer", Optimizer)
+        self._require("loss", Loss, "fit")
+        self._require("optimizer", Optimizer, "fit")
         epochs, batch_size = _check_count("epochs", epochs), _check_count("batch_size", batch_size)
         X, y = self._check_data(X, y)
         if validation_data is not None:
@@ -257,32 +259,34 @@ class Model:
         self.history = {}
         for callback in callbacks:
             callback.on_train_begin(self)
-        for epoch in range(1, epochs + 1):
-            order = rng.permutation(len(X)) if shuffle else None
-            sums = {"loss": 0.0, "accuracy": 0.0}
-            for b, rows in enumerate(_batches(len(X), batch_size, order), start=1):
-                with self._divergence_guard(f"epoch {epoch}, batch {b}"):
-                    output, batch_loss = self._train_step(X[rows], y[rows])
-                    if b == n_batches:       # the last update must not slip out unchecked
-                        self._check_parameters()
-                sums["loss"] += batch_loss * len(output)
-                if score is not None:
-                    sums["accuracy"] += score(output, y[rows]) * len(output)
-                if show_bar:
-                    print("\r" + _progress_bar(b, n_batches), end="", flush=True)
-            logs = {key: total / len(X) for key, total in sums.items() if key == "loss" or score is not None}
-            if validation_data is not None:
-                with self._divergence_guard(f"epoch {epoch} (validation pass)"):
-                    logs |= {"val_" + key: value for key, value in self._scores(*validation_data).items()}
-            for key, value in logs.items():
-                self.history.setdefault(key, []).append(value)
-            if verbose:
-                print(("\r" if show_bar else "") + f"epoch {epoch:>{len(str(epochs))}}/{epochs}  "
-                      + "  ".join(f"{key} {value:.4f}" for key, value in logs.items()))
-            if any([callback.on_epoch_end(self, epoch, logs) for callback in callbacks]):
-                break
-        for callback in callbacks:
-            callback.on_train_end(self)
+        try:
+            for epoch in range(1, epochs + 1):
+                order = rng.permutation(len(X)) if shuffle else None
+                sums = {"loss": 0.0, "accuracy": 0.0}
+                for b, rows in enumerate(_batches(len(X), batch_size, order), start=1):
+                    with self._divergence_guard(f"epoch {epoch}, batch {b}"):
+                        output, batch_loss = self._train_step(X[rows], y[rows])
+                        if b == n_batches:       # the last update must not slip out unchecked
+                            self._check_parameters()
+                    sums["loss"] += batch_loss * len(output)
+                    if score is not None:
+                        sums["accuracy"] += score(output, y[rows]) * len(output)
+                    if show_bar:
+                        print("\r" + _progress_bar(b, n_batches), end="", flush=True)
+                logs = {key: total / len(X) for key, total in sums.items() if key == "loss" or score is not None}
+                if validation_data is not None:
+                    with self._divergence_guard(f"epoch {epoch} (validation pass)"):
+                        logs |= {"val_" + key: value for key, value in self._scores(*validation_data).items()}
+                for key, value in logs.items():
+                    self.history.setdefault(key, []).append(value)
+                if verbose:
+                    print(("\r" if show_bar else "") + f"epoch {epoch:>{len(str(epochs))}}/{epochs}  "
+                          + "  ".join(f"{key} {value:.4f}" for key, value in logs.items()))
+                if any([callback.on_epoch_end(self, epoch, logs) for callback in callbacks]):
+                    break
+        finally:                             # also after a divergence: a callback may restore weights
+            for callback in callbacks:
+                callback.on_train_end(self)
         return self.history
 
     @contextmanager
@@ -336,6 +340,7 @@ class Model:
 
     def evaluate(self, X, y, batch_size: int = 1024) -> dict[str, float]:
         """Mean loss (and accuracy, for classification losses) over the whole of X and y."""
+        self._require("loss", Loss, "evaluate")
         batch_size = _check_count("batch_size", batch_size)
         return self._scores(*self._check_data(X, y), batch_size)
 

@@ -137,6 +137,27 @@ def test_callbacks_are_called_and_can_stop_training():
     assert len(history["loss"]) == 2
 
 
+def test_on_train_end_runs_when_fit_diverges_and_can_restore_the_weights():
+    """A callback that keeps the starting weights puts them back after a FloatingPointError."""
+    calls = []
+
+    class RestoreOnEnd(Callback):
+        def on_train_begin(self, model):
+            self.saved = model.get_weights()
+
+        def on_train_end(self, model):
+            calls.append("end")
+            model.set_weights(self.saved)
+
+    X, y = small_data()
+    model = small_classifier(optimizer=SGD(learning_rate=1e30))
+    start = model.get_weights()
+    with pytest.raises(FloatingPointError, match=r"diverged at epoch 1"):
+        model.fit(X, y, epochs=3, batch_size=16, seed=0, verbose=0, callbacks=[RestoreOnEnd()])
+    assert calls == ["end"]
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), start))
+
+
 def test_get_and_set_weights():
     model, other = small_classifier(seed=0), small_classifier(seed=5)
     X, _ = small_data()
@@ -394,10 +415,16 @@ def test_a_loss_defined_by_the_user_saves_and_loads(tmp_path):
     assert type(restored.loss) is HalfSquaredError
 
 
-def test_missing_loss_error_names_fit_and_evaluate():
+def test_missing_loss_or_optimizer_error_names_the_method_that_needs_it():
     X, y = small_data(10)
-    with pytest.raises(RuntimeError, match=r"model.loss is not set: assign a dlfs Loss before fit or evaluate"):
+    with pytest.raises(RuntimeError, match=r"model.loss is not set: assign a dlfs Loss before calling evaluate$"):
         Model([Dense(4, 3), Softmax()]).evaluate(X, y)
+    with pytest.raises(RuntimeError, match=r"model.loss is not set: assign a dlfs Loss before calling backward$"):
+        Model([Dense(4, 3), Softmax()]).backward(np.full((10, 3), 1 / 3), y)
+    with pytest.raises(RuntimeError, match=r"model.optimizer is not set: assign a dlfs Optimizer before calling fit$"):
+        Model([Dense(4, 3), Softmax()], loss=CategoricalCrossEntropy()).fit(X, y, verbose=0)
+    scores = Model([Dense(4, 3), Softmax()], loss=CategoricalCrossEntropy()).evaluate(X, y)   # no optimizer needed
+    assert set(scores) == {"loss", "accuracy"}
 
 
 # -- save and load ---------------------------------------------------------------------------
