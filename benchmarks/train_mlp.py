@@ -5,11 +5,11 @@ batch 128, float32), prints and saves to JSON:
 
 - seconds per epoch for dlfs and PyTorch (median over the timed epochs) and their ratio;
 - the ratio of dlfs to a GEMM bound: the matrix products an epoch of training needs, timed on
-  their own;
+  their own; and the same ratio for a bare NumPy loop with no checks, for reference;
 - the peak memory that each dlfs epoch allocates (tracemalloc), to show it does not grow;
 - inference throughput (samples per second) for both.
 
-dlfs and the GEMM bound are timed interleaved, epoch by epoch, so that they share the machine's
+dlfs, the GEMM bound and the bare loop are timed interleaved, epoch by epoch, so that they share the machine's
 conditions; PyTorch runs in a block of its own.
 
     python benchmarks/train_mlp.py                 # the full run (a few minutes)
@@ -118,6 +118,38 @@ def gemm_pass(rows: int, width: int):
     return one_epoch
 
 
+def bare_numpy(X, y, width: int):
+    """One epoch of the same training in bare NumPy, with no checks and no framework: a reference
+    for what dlfs's layers, checks and Python calls cost on top of the arithmetic."""
+    rng = np.random.default_rng(0)
+    weights = [(rng.standard_normal((d, n)) * np.sqrt(2 / d)).astype(np.float32) for d, n in layer_sizes(width)]
+    biases = [np.zeros((1, n), np.float32) for _, n in layer_sizes(width)]
+
+    def one_epoch() -> None:
+        order = rng.permutation(len(X))
+        for start in range(0, len(X), BATCH_SIZE):
+            rows = order[start:start + BATCH_SIZE]
+            activations, labels = [X[rows]], y[rows]
+            for W, b in zip(weights, biases):
+                z = activations[-1] @ W
+                z += b
+                activations.append(np.maximum(z, 0) if len(activations) < len(weights) else z)
+            scores = activations.pop()
+            probs = np.exp(scores - scores.max(axis=1, keepdims=True))
+            probs /= probs.sum(axis=1, keepdims=True)
+            probs[np.arange(len(labels)), labels] -= 1
+            grad = probs / len(labels)
+            for layer in reversed(range(len(weights))):
+                a = activations[layer]
+                dW, db = a.T @ grad, grad.sum(axis=0, keepdims=True)
+                if layer > 0:
+                    grad = (grad @ weights[layer].T) * (a > 0)
+                weights[layer] -= LEARNING_RATE * dW
+                biases[layer] -= LEARNING_RATE * db
+
+    return one_epoch
+
+
 def seconds(function) -> float:
     start = time.perf_counter()
     function()
@@ -161,7 +193,7 @@ def measure(X, y, width: int, epochs: int) -> dict:
     """One width: epochs + 1 epochs of each side, the first (a warm-up) left out; then memory and
     inference (median of three calls each)."""
     model = dlfs_model(width)
-    timer = Interleave({"gemm": gemm_pass(len(X), width)})
+    timer = Interleave({"gemm": gemm_pass(len(X), width), "bare": bare_numpy(X, y, width)})
     model.fit(X, y, epochs=epochs + 1, batch_size=BATCH_SIZE, seed=0, verbose=0, callbacks=[timer])
     median = {name: statistics.median(times[1:]) for name, times in timer.times.items()}
     # PyTorch in a block of its own: its thread pool and OpenBLAS's, both spinning while they
@@ -176,6 +208,8 @@ def measure(X, y, width: int, epochs: int) -> dict:
         "gemm_bound_epoch_s": median["gemm"],
         "ratio_torch": median["dlfs"] / median["torch"],
         "ratio_gemm": median["dlfs"] / median["gemm"],
+        "bare_numpy_epoch_s": median["bare"],
+        "ratio_bare_gemm": median["bare"] / median["gemm"],
         "dlfs_peak_mib_per_epoch": [peak / 2**20 for peak in peaks],
         "dlfs_samples_per_s": len(X) / statistics.median(
             seconds(lambda: model.predict(X, batch_size=1024)) for _ in range(3)),
@@ -201,14 +235,14 @@ def run(rows: int, epochs: int, widths: list[int]) -> dict:
 
 
 def format_table(results: dict) -> str:
-    header = (f"{'width':>6} {'dlfs s/ep':>10} {'torch s/ep':>10} {'dlfs/torch':>10} {'dlfs/GEMM':>10} "
+    header = (f"{'width':>6} {'dlfs s/ep':>10} {'torch s/ep':>10} {'dlfs/torch':>10} {'dlfs/GEMM':>10} {'bare/GEMM':>10} "
               f"{'peak MiB':>9} {'growth':>7} {'dlfs inf/s':>11} {'torch inf/s':>11}")
     lines = [header, "-" * len(header)]
     for width, r in results["widths"].items():
         peaks = r["dlfs_peak_mib_per_epoch"]
         lines.append(
             f"{width:>6} {r['dlfs_epoch_s']:>10.4f} {r['torch_epoch_s']:>10.4f} {r['ratio_torch']:>10.2f} "
-            f"{r['ratio_gemm']:>10.2f} {max(peaks):>9.1f} {peaks[-1] / peaks[0]:>7.2f} "
+            f"{r['ratio_gemm']:>10.2f} {r['ratio_bare_gemm']:>10.2f} {max(peaks):>9.1f} {peaks[-1] / peaks[0]:>7.2f} "
             f"{r['dlfs_samples_per_s']:>11,.0f} {r['torch_samples_per_s']:>11,.0f}"
         )
     return "\n".join(lines)
