@@ -13,6 +13,7 @@ chapters, so running the exporter twice changes nothing.
 
     python tools/export.py           # write dlfs/
     python tools/export.py --check   # exit 1 if dlfs/ differs from the chapters
+    python tools/export.py --root D  # the same for the book in folder D
 """
 
 from __future__ import annotations
@@ -25,8 +26,6 @@ from pathlib import Path
 import jupytext
 
 ROOT = Path(__file__).resolve().parent.parent
-CHAPTERS = ROOT / "chapters"
-PACKAGE = ROOT / "dlfs"
 EXPORT_TAG = "export"
 REGENERATE = "edit the chapter, then run `make export`"
 
@@ -53,9 +52,9 @@ def public_names(source: str, where: str) -> list[str]:
     return [name for name in names if not name.startswith("_")]
 
 
-def render_module(chapter: Path, notebook) -> tuple[str, list[str]]:
+def render_module(chapter: Path, notebook, root: Path) -> tuple[str, list[str]]:
     """The text of one module and its public names."""
-    rel = chapter.relative_to(ROOT).as_posix()
+    rel = chapter.relative_to(root).as_posix()
     sources = [
         cell.source.strip()
         for cell in notebook.cells
@@ -74,19 +73,20 @@ def render_module(chapter: Path, notebook) -> tuple[str, list[str]]:
     return header + all_list + body + "\n", names
 
 
-def render_package() -> dict[Path, str]:
-    """Every file of ``dlfs/`` as the chapters define it."""
+def render_package(root: Path = ROOT) -> dict[Path, str]:
+    """Every file of ``root/dlfs/`` as the chapters in ``root/chapters/`` define it."""
+    package = root / "dlfs"
     files: dict[Path, str] = {}
     exports: list[tuple[str, list[str]]] = []
-    for chapter in sorted(CHAPTERS.glob("*.md")):
+    for chapter in sorted((root / "chapters").glob("*.md")):
         notebook = jupytext.read(chapter)
         module = notebook.metadata.get("dlfs", {}).get("module")
         if module is None:
             continue
-        path = PACKAGE / f"{module}.py"
+        path = package / f"{module}.py"
         if path in files:
             raise SystemExit(f"{chapter.name}: module dlfs.{module} is already written by another chapter")
-        files[path], names = render_module(chapter, notebook)
+        files[path], names = render_module(chapter, notebook, root)
         exports.append((module, names))
 
     lines = [
@@ -102,28 +102,30 @@ def render_package() -> dict[Path, str]:
     lines.append("")
     lines.append('__version__ = "0.1.0"')
     lines.append("__all__ = [" + ", ".join(repr(n) for n in every_name) + "]")
-    files[PACKAGE / "__init__.py"] = "\n".join(lines) + "\n"
+    files[package / "__init__.py"] = "\n".join(lines) + "\n"
     return files
 
 
-def stale_files(expected: dict[Path, str]) -> list[Path]:
-    """Python files in ``dlfs/`` that no chapter writes."""
-    return [p for p in sorted(PACKAGE.glob("*.py")) if p not in expected]
+def stale_files(expected: dict[Path, str], package: Path) -> list[Path]:
+    """Python files in ``package`` that no chapter writes."""
+    return [p for p in sorted(package.glob("*.py")) if p not in expected]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="report differences instead of writing")
+    parser.add_argument("--root", type=Path, default=ROOT, help="the book's folder (default: this repository)")
     args = parser.parse_args()
+    root, package = args.root.resolve(), args.root.resolve() / "dlfs"
 
-    expected = render_package()
+    expected = render_package(root)
     if args.check:
         problems = [
-            f"{p.relative_to(ROOT)} differs from what its chapter exports"
+            f"{p.relative_to(root)} differs from what its chapter exports"
             for p, text in expected.items()
             if not p.exists() or p.read_text(encoding="utf-8") != text
         ]
-        problems += [f"{p.relative_to(ROOT)} is written by no chapter" for p in stale_files(expected)]
+        problems += [f"{p.relative_to(root)} is written by no chapter" for p in stale_files(expected, package)]
         for problem in problems:
             print(problem, file=sys.stderr)
         if problems:
@@ -131,13 +133,13 @@ def main() -> int:
             return 1
         return 0
 
-    PACKAGE.mkdir(exist_ok=True)
-    for path in stale_files(expected):
+    package.mkdir(exist_ok=True)
+    for path in stale_files(expected, package):
         path.unlink()
     for path, text in expected.items():
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             path.write_text(text, encoding="utf-8")
-            print(f"wrote {path.relative_to(ROOT)}")
+            print(f"wrote {path.relative_to(root)}")
     return 0
 
 
