@@ -418,5 +418,11 @@ class Model:
                                  f"got {saved.dtype} of shape {saved.shape}")
             param[...] = saved
 
+    def summary(self) -> str:
+        """A table of the layers, the number of learned values in each, and the total."""
+        counts = [sum(param.size for param in layer.parameters().values()) for layer in self.layers]
+        rows = [f"{i:>3}  {layer!r:<68}{count:>10,}" for i, (layer, count) in enumerate(zip(self.layers, counts))]
+        return "\n".join(rows + [f"{'learned values in all':>73}{sum(counts):>10,}"])
+
     def __repr__(self) -> str:
         return "Model([\n" + "".join(f"    {layer!r},\n" for layer in self.layers) + "])"

@@ -548,3 +548,13 @@ def test_load_refuses_a_pickled_object_array(tmp_path):
         assert b"unpickling ran code" in archive.read("layer0.weights.npy")   # the trap is really there
     with pytest.raises(ValueError, match=r"allow_pickle=False"):
         Model.load(path)
+
+
+def test_summary_counts_every_learned_value():
+    model = Model([Dense(784, 128, rng=1), ReLU(), Dense(128, 64, rng=2), ReLU(), Dense(64, 10, rng=3), Softmax()])
+    lines = model.summary().splitlines()
+    assert len(lines) == len(model.layers) + 1
+    counts = [int(line.split()[-1].replace(",", "")) for line in lines]
+    assert counts[:-1] == [784 * 128 + 128, 0, 128 * 64 + 64, 0, 64 * 10 + 10, 0]
+    assert counts[-1] == 784 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10
+    assert lines[0].lstrip().startswith("0  Dense(n_inputs=784")
