@@ -22,3 +22,11 @@ def built_book() -> Path:
         + result.stdout[-6000:] + result.stderr[-3000:]
     )
     return ROOT / "_build" / "html"
+
+
+@pytest.fixture
+def torch():
+    """PyTorch, for tests that compare with it: skipped where it is missing, a failure in CI."""
+    from oracle import import_torch
+
+    return import_torch()

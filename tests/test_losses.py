@@ -6,8 +6,6 @@ import math
 
 import numpy as np
 import pytest
-import torch
-import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -28,7 +26,8 @@ def random_probabilities(rng, n, c):
 
 # --- forward against independent formulas ---------------------------------------------------
 
-def test_categorical_cross_entropy_forward_is_minus_log_of_the_true_class():
+def test_categorical_cross_entropy_forward_is_minus_log_of_the_true_class(torch):
+    F = torch.nn.functional
     rng = np.random.default_rng(0)
     probs, labels = random_probabilities(rng, 6, 4), rng.integers(0, 4, 6)
     expected = [-math.log(probs[k, labels[k]]) for k in range(6)]
@@ -37,7 +36,8 @@ def test_categorical_cross_entropy_forward_is_minus_log_of_the_true_class():
     assert CategoricalCrossEntropy().calculate(probs, labels) == pytest.approx(torch_loss.item(), rel=1e-12)
 
 
-def test_binary_cross_entropy_forward_matches_the_formula_and_torch():
+def test_binary_cross_entropy_forward_matches_the_formula_and_torch(torch):
+    F = torch.nn.functional
     rng = np.random.default_rng(1)
     probs = rng.uniform(0.01, 0.99, (5, 3))
     targets = rng.integers(0, 2, (5, 3)).astype(float)
@@ -50,7 +50,8 @@ def test_binary_cross_entropy_forward_matches_the_formula_and_torch():
     assert BinaryCrossEntropy().calculate(probs, targets) == pytest.approx(torch_loss.item(), rel=1e-12)
 
 
-def test_mean_squared_error_forward_matches_the_formula_and_torch():
+def test_mean_squared_error_forward_matches_the_formula_and_torch(torch):
+    F = torch.nn.functional
     rng = np.random.default_rng(2)
     preds, targets = rng.standard_normal((5, 3)), rng.standard_normal((5, 3))
     expected = [sum((t - p) ** 2 for p, t in zip(preds[k], targets[k])) / 3 for k in range(5)]
@@ -79,7 +80,8 @@ def test_gradient_matches_finite_differences(name, loss, y_pred, y_true):
     assert relative_error(analytic, numeric) < TOLERANCE
 
 
-def test_gradients_match_torch_autograd():
+def test_gradients_match_torch_autograd(torch):
+    F = torch.nn.functional
     rng = np.random.default_rng(4)
     probs, labels = rng.uniform(0.05, 0.95, (5, 4)), rng.integers(0, 4, 5)
     p = torch.tensor(probs, requires_grad=True)
@@ -110,7 +112,8 @@ def test_integer_labels_and_one_hot_rows_give_the_same_loss_and_gradient():
 
 # --- the fused softmax + cross-entropy gradient ---------------------------------------------
 
-def test_fused_gradient_equals_the_chain_finite_differences_and_torch():
+def test_fused_gradient_equals_the_chain_finite_differences_and_torch(torch):
+    F = torch.nn.functional
     rng = np.random.default_rng(6)
     scores, labels = rng.standard_normal((6, 4)), rng.integers(0, 4, 6)
     softmax = Softmax()
@@ -258,7 +261,8 @@ def test_binary_accuracy_scores_each_of_the_n_times_k_answers():
 
 # --- the fused sigmoid + binary cross-entropy gradient ------------------------------------------
 
-def test_sigmoid_fused_gradient_equals_torch_finite_differences_and_the_chain():
+def test_sigmoid_fused_gradient_equals_torch_finite_differences_and_the_chain(torch):
+    F = torch.nn.functional
     rng = np.random.default_rng(12)
     scores = rng.standard_normal((6, 3))
     targets = rng.integers(0, 2, (6, 3)).astype(float)

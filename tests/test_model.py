@@ -4,7 +4,6 @@ import zipfile
 
 import numpy as np
 import pytest
-import torch
 
 from dlfs import (SGD, Adam, BinaryCrossEntropy, Callback, CategoricalCrossEntropy, Dense, MeanSquaredError, Model,
                   ReLU, Sigmoid, Softmax, Tanh)
@@ -198,7 +197,7 @@ def test_fused_backward_equals_the_unfused_chain():
         np.testing.assert_allclose(getattr(model.layers[i], name), fused[i, name], rtol=1e-10, atol=1e-15)
 
 
-def test_backward_matches_torch_autograd():
+def test_backward_matches_torch_autograd(torch):
     rng = np.random.default_rng(1)
     X = rng.standard_normal((9, 5))
     y = rng.integers(0, 4, 9)
@@ -225,7 +224,7 @@ def test_backward_without_a_fused_pair_uses_the_loss_gradient():
     np.testing.assert_array_equal(model.layers[2].dinputs, model.layers[2].backward(expected))
 
 
-def test_sigmoid_with_binary_cross_entropy_takes_the_fused_path():
+def test_sigmoid_with_binary_cross_entropy_takes_the_fused_path(torch):
     """A confident float32 mistake: the chain through the clipped loss would shrink the gradient
     a million times; the fused path gives torch's BCE-with-logits gradient, (p - y) / (N k)."""
     X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], dtype=np.float32)
