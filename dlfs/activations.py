@@ -3,11 +3,17 @@
 Generated from chapters/03-activations.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
 """
 
-__all__ = ['check_dvalues', 'ReLU', 'Sigmoid', 'Tanh', 'Softmax']
+__all__ = ['as_float_array', 'check_dvalues', 'ReLU', 'Sigmoid', 'Tanh', 'Softmax']
 
 import numpy as np
 
 from dlfs.layers import Layer
+
+
+def as_float_array(inputs) -> np.ndarray:
+    """``inputs`` as an array: floating dtypes are kept, anything else (integers, bools) becomes float64."""
+    array = np.asarray(inputs)
+    return array if array.dtype.kind == "f" else array.astype(np.float64)
 
 
 def check_dvalues(layer: Layer, dvalues: np.ndarray) -> np.ndarray:
@@ -26,10 +32,11 @@ def check_dvalues(layer: Layer, dvalues: np.ndarray) -> np.ndarray:
 
 
 class ReLU(Layer):
-    """Rectified linear unit ``max(0, z)``, element-wise; any shape, dtype kept."""
+    """Rectified linear unit ``max(0, z)``, element-wise; any shape, dtype kept (integers too)."""
 
     def forward(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
-        """Inputs of any shape -> outputs of the same shape."""
+        """Inputs of any shape (array-like) -> an array of the same shape and dtype."""
+        inputs = np.asarray(inputs)
         self.inputs = inputs
         self.output = np.maximum(inputs, 0)
         return self.output
@@ -42,13 +49,16 @@ class ReLU(Layer):
 
 
 class Sigmoid(Layer):
-    """Logistic function ``1 / (1 + exp(-z))``, element-wise; any shape, dtype kept.
+    """Logistic function ``1 / (1 + exp(-z))``, element-wise; any shape.
+
+    Floating inputs keep their dtype; integer inputs give float64.
 
     Only ``exp(-|z|)`` is computed, so nothing overflows for inputs of either sign.
     """
 
     def forward(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
-        """Inputs of any shape -> outputs in [0, 1] of the same shape."""
+        """Inputs of any shape (array-like) -> outputs in [0, 1] of the same shape."""
+        inputs = as_float_array(inputs)
         t = np.exp(-np.abs(inputs))               # in (0, 1]
         positive = 1 / (1 + t)                    # sigmoid(|z|)
         self.output = np.where(inputs >= 0, positive, t * positive)
@@ -62,11 +72,12 @@ class Sigmoid(Layer):
 
 
 class Tanh(Layer):
-    """Hyperbolic tangent, element-wise; any shape, dtype kept."""
+    """Hyperbolic tangent, element-wise; any shape. Floating inputs keep their dtype; integer
+    inputs give float64."""
 
     def forward(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
-        """Inputs of any shape -> outputs in [-1, 1] of the same shape."""
-        self.output = np.tanh(inputs)
+        """Inputs of any shape (array-like) -> outputs in [-1, 1] of the same shape."""
+        self.output = np.tanh(as_float_array(inputs))
         return self.output
 
     def backward(self, dvalues: np.ndarray) -> np.ndarray:
@@ -80,11 +91,13 @@ class Softmax(Layer):
     """Softmax over the last axis: (N, C) scores -> (N, C) probabilities, rows summing to 1.
 
     The row maximum is subtracted before ``exp``, so large logits neither overflow nor give nan.
-    Any shape works; the last axis is the one normalised. The dtype is kept.
+    Any shape works; the last axis is the one normalised. Floating inputs keep their dtype;
+    integer inputs give float64.
     """
 
     def forward(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
-        """Logits (N, C) -> probabilities (N, C)."""
+        """Logits (N, C), array-like -> probabilities (N, C)."""
+        inputs = as_float_array(inputs)
         exp = np.exp(inputs - inputs.max(axis=-1, keepdims=True))   # every exponent <= 0
         exp /= exp.sum(axis=-1, keepdims=True)
         self.output = exp

@@ -89,7 +89,9 @@ class Dense(Layer):
 
     Shapes: inputs (N, n_inputs), weights (n_inputs, n_neurons), biases (1, n_neurons),
     outputs (N, n_neurons). ``init`` is "glorot" (default) or "he" (for ReLU networks);
-    ``rng`` is a seed or a numpy Generator; ``dtype`` is float32 unless you ask for float64.
+    ``rng`` is a seed or a numpy Generator; ``dtype`` is float32 unless you ask for float64
+    (a floating dtype: TypeError otherwise). Inputs and dvalues are converted to ``dtype``, so
+    outputs and all gradients have the layer's dtype.
     """
 
     def __init__(self, n_inputs: int, n_neurons: int, init: str = "glorot", rng=None, dtype=DEFAULT_DTYPE):
@@ -98,6 +100,8 @@ class Dense(Layer):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if init not in INITIALIZERS:
             raise ValueError(f"init must be one of {sorted(INITIALIZERS)}, got {init!r}")
+        if np.dtype(dtype).kind != "f":
+            raise TypeError(f"dtype must be a floating-point dtype such as np.float32, got {np.dtype(dtype).name}")
         self.n_inputs, self.n_neurons, self.init = int(n_inputs), int(n_neurons), init
         self.dtype = np.dtype(dtype)
         rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
@@ -120,7 +124,7 @@ class Dense(Layer):
         """
         if self.inputs is None:
             raise RuntimeError("Dense.backward called before forward")
-        dvalues = np.asarray(dvalues)
+        dvalues = np.asarray(dvalues, dtype=self.dtype)   # the layer's dtype for every gradient
         if dvalues.shape != self.output.shape:
             raise ValueError(f"dvalues must have the output's shape {self.output.shape}, got {dvalues.shape}")
         self.dweights = self.inputs.T @ dvalues

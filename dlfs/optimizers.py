@@ -6,6 +6,7 @@ Generated from chapters/05-optimizers.md by tools/export.py: do not edit; edit t
 __all__ = ['check_positive', 'check_fraction', 'Optimizer', 'SGD', 'Adam']
 
 import math
+import weakref
 
 import numpy as np
 
@@ -41,7 +42,10 @@ class Optimizer:
     gradient ``layer.d<name>`` of the same shape. The learning rate decays as
     ``learning_rate / (1 + decay * t)`` after t updates of that layer; ``weight_decay`` adds
     ``weight_decay * param`` to each gradient (an L2 penalty, as in ``torch.optim``).
-    State (step counts, velocities, moment estimates) is kept per layer in ``self.state``.
+    State (step counts, velocities, moment estimates) is kept per layer in ``self.state``, a
+    ``weakref.WeakKeyDictionary`` (so layers must support weak references, as ordinary Python
+    objects do): a layer's entry goes when the layer is garbage-collected. The state persists
+    across training runs (``Model.fit`` calls) until ``reset()`` forgets it.
     Subclasses implement ``update``.
     """
 
@@ -49,7 +53,11 @@ class Optimizer:
         self.learning_rate = check_positive("learning_rate", learning_rate)
         self.decay = check_positive("decay", decay, allow_zero=True)
         self.weight_decay = check_positive("weight_decay", weight_decay, allow_zero=True)
-        self.state: dict = {}
+        self.state: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def reset(self) -> None:
+        """Forget all state (step counts, velocities, moments): the next update is a fresh start."""
+        self.state.clear()
 
     def current_learning_rate(self, step: int) -> float:
         """The learning rate for update number ``step`` of a layer (counting from 0)."""

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from dlfs import ReLU, Sigmoid, Softmax, Tanh, check_dvalues, check_layer_gradients
+from dlfs import ReLU, Sigmoid, Softmax, Tanh, as_float_array, check_dvalues, check_layer_gradients
 
 try:
     from scipy.special import softmax as reference_softmax
@@ -178,6 +178,36 @@ def test_forward_and_backward_keep_the_dtype(activation, dtype):
     assert out.shape == x.shape and grad.shape == x.shape
 
 
+@pytest.mark.parametrize("activation", ACTIVATIONS, ids=lambda cls: cls.__name__)
+def test_nested_lists_work_forward_and_backward(activation):
+    x = [[1.0, -1.0, 0.5], [2.0, 0.25, -3.0]]
+    expected = activation()
+    expected.forward(np.array(x))
+    layer = activation()
+    out = layer.forward(x)
+    assert isinstance(out, np.ndarray)
+    np.testing.assert_array_equal(out, expected.output)
+    g = [[1.0, 2.0, 3.0], [-1.0, 0.5, 2.0]]
+    np.testing.assert_array_equal(layer.backward(g), expected.backward(np.array(g)))
+
+
+@pytest.mark.parametrize("int_dtype", [np.int8, np.int32, np.int64])
+@pytest.mark.parametrize("activation", [Sigmoid, Tanh, Softmax], ids=lambda cls: cls.__name__)
+def test_integer_inputs_give_float64(activation, int_dtype):
+    x = np.array([[1, -2, 3], [0, 4, -1]], dtype=int_dtype)
+    out = activation().forward(x)
+    assert out.dtype == np.float64
+    reference = activation().forward(x.astype(np.float64))
+    np.testing.assert_array_equal(out, reference)
+
+
+def test_relu_keeps_integer_inputs_integer():
+    x = np.array([[1, -2, 3]], dtype=np.int32)
+    out = ReLU().forward(x)
+    assert out.dtype == np.int32
+    np.testing.assert_array_equal(out, [[1, 0, 3]])
+
+
 # bad input ---------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("activation", ACTIVATIONS, ids=lambda cls: cls.__name__)
@@ -200,3 +230,10 @@ def test_check_dvalues_returns_an_array_of_the_output_shape():
     layer.forward(np.zeros((2, 2)))
     checked = check_dvalues(layer, [[1.0, 2.0], [3.0, 4.0]])
     assert isinstance(checked, np.ndarray) and checked.shape == (2, 2)
+
+
+def test_as_float_array_keeps_floats_and_widens_the_rest():
+    x32 = np.ones((2, 2), dtype=np.float32)
+    assert as_float_array(x32) is x32
+    assert as_float_array([[True, False]]).dtype == np.float64
+    np.testing.assert_array_equal(as_float_array(np.array([[1, -2]], dtype=np.int8)), [[1.0, -2.0]])

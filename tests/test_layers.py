@@ -83,6 +83,24 @@ def test_forward_and_backward_keep_the_layer_dtype(dtype):
         assert grad.dtype == dtype
 
 
+@pytest.mark.parametrize("dtype", [np.int32, np.int64, bool, np.complex128])
+def test_dtype_must_be_floating(dtype):
+    with pytest.raises(TypeError, match=rf"dtype must be a floating-point dtype .*got {np.dtype(dtype).name}"):
+        Dense(3, 2, dtype=dtype)
+
+
+def test_backward_casts_dvalues_to_the_layer_dtype():
+    """A float64 layer below float32 layers receives float32 dvalues: all its gradients stay float64."""
+    layer, batch = forwarded()
+    dvalues = data(layer.output.shape, seed=5, dtype=np.float32)
+    layer.backward(dvalues)
+    for grad in (layer.dweights, layer.dbiases, layer.dinputs):
+        assert grad.dtype == np.float64
+    upstream = dvalues.astype(np.float64)
+    np.testing.assert_allclose(layer.dweights, batch.T @ upstream, rtol=1e-12)
+    np.testing.assert_allclose(layer.dbiases, upstream.sum(axis=0, keepdims=True), rtol=1e-12)
+
+
 def test_same_seed_same_weights_different_seeds_different_weights():
     np.testing.assert_array_equal(Dense(4, 3, rng=7).weights, Dense(4, 3, rng=7).weights)
     assert not np.allclose(Dense(4, 3, rng=7).weights, Dense(4, 3, rng=8).weights)

@@ -4,6 +4,7 @@ The reference updates below are written from the formulas (torch.optim conventio
 L2 weight decay and Adam's epsilon), not from the dlfs code. Torch itself is compared elsewhere.
 """
 
+import gc
 import math
 
 import numpy as np
@@ -188,6 +189,43 @@ def test_state_is_per_layer(make):
     np.testing.assert_array_equal(layer_a.arrays["w"], run(make(), START, grads_a))
     np.testing.assert_array_equal(layer_b.arrays["w"], run(make(), -START, grads_b))
     assert shared.state[layer_a]["step"] == 5 and shared.state[layer_b]["step"] == 3
+
+
+@pytest.mark.parametrize("make", [lambda: SGD(learning_rate=0.1, momentum=0.9), lambda: Adam(learning_rate=0.1)],
+                         ids=["momentum", "adam"])
+def test_state_does_not_keep_a_deleted_layer_alive(make):
+    optimizer = make()
+    layer = Params(w=START)
+    layer.set_gradients(w=np.ones_like(START))
+    optimizer.update_params(layer)
+    assert len(optimizer.state) == 1
+    del layer
+    gc.collect()
+    assert len(optimizer.state) == 0
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda: SGD(learning_rate=0.1, momentum=0.9, decay=0.5), lambda: Adam(learning_rate=0.1, decay=0.5)],
+    ids=["momentum", "adam"],
+)
+def test_state_persists_until_reset(make):
+    """Without reset the next update continues the history; after reset it equals a fresh optimizer's."""
+    first, second = gradient_stream(6, START.shape, 4), gradient_stream(7, START.shape, 3)
+    used = make()
+    layer = Params(w=START)
+    for grad in first:
+        layer.set_gradients(w=grad)
+        used.update_params(layer)
+    after_first = layer.arrays["w"].copy()
+    continued = run(make(), START, first + second)    # what the 7 updates give without reset
+    used.reset()
+    assert len(used.state) == 0
+    for grad in second:
+        layer.set_gradients(w=grad)
+        used.update_params(layer)
+    np.testing.assert_array_equal(layer.arrays["w"], run(make(), after_first, second))
+    assert not np.allclose(layer.arrays["w"], continued)
 
 
 def test_parameters_of_one_layer_keep_separate_state():

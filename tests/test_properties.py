@@ -115,7 +115,9 @@ def test_binary_cross_entropy_is_finite_at_0_and_1(dtype, data):
 # Dense.backward is linear in the upstream gradient
 # --------------------------------------------------------------------------------------------
 
-coefficients = st.floats(-10, 10, allow_nan=False)
+# Zero, or away from zero: subnormal coefficients (5e-324) lose precision in a*g and would make the
+# comparison meaningless, not the layer wrong.
+coefficients = st.one_of(st.just(0.0), st.floats(1e-3, 10), st.floats(-10, -1e-3))
 
 
 @FAST
