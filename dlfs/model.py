@@ -27,6 +27,39 @@ def _check_count(name: str, value) -> int:
     return int(value)
 
 
+def _describe(value) -> str:
+    """What came, for an error message: "an array of shape (10, 4)", "a tuple of 3 items", "dict"."""
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of {len(value)} items"
+    return type(value).__name__
+
+
+def _with_hint(check, hint: str | None, *args, **kwargs):
+    """``check(*args, **kwargs)``, with ``hint`` appended to the message of a ValueError it raises."""
+    try:
+        return check(*args, **kwargs)
+    except ValueError as error:
+        if hint is None:
+            raise
+        raise ValueError(f"{error} {hint}") from None
+
+
+def _check_callbacks(callbacks) -> list:
+    """``callbacks`` as a list of Callback objects; a single Callback is wrapped in a list."""
+    if isinstance(callbacks, Callback):
+        return [callbacks]
+    expected = "callbacks must be a list of Callback objects"
+    if isinstance(callbacks, (str, bytes)) or not hasattr(callbacks, "__iter__"):
+        raise TypeError(f"{expected}, got {type(callbacks).__name__}")
+    callbacks = list(callbacks)
+    for callback in callbacks:
+        if not isinstance(callback, Callback):
+            raise TypeError(f"{expected}, got an item of type {type(callback).__name__}")
+    return callbacks
+
+
 def _batches(n_rows: int, batch_size: int, order: np.ndarray | None = None):
     """Row selectors covering ``n_rows`` rows, ``batch_size`` at a time.
 
@@ -70,6 +103,32 @@ def _summary(layer_specs) -> str:
                            for spec in layer_specs)
     except (AttributeError, KeyError, TypeError):   # not a record written by Model.save
         return repr(layer_specs)
+
+
+def _layer_difference(saved, own) -> str | None:
+    """The first difference between the layer classes of two architecture records, or None."""
+    try:
+        saved_classes = [spec["class"] for spec in saved]
+    except (KeyError, TypeError):
+        return "its layer record is unreadable"
+    own_classes = [spec["class"] for spec in own]
+    for i, (theirs, ours) in enumerate(zip(saved_classes, own_classes)):
+        if theirs != ours:
+            return f"layer {i} is {theirs} in the file, {ours} here"
+    if len(saved_classes) != len(own_classes):
+        return f"{len(saved_classes)} layers in the file, {len(own_classes)} here"
+    return None
+
+
+def _array_difference(arrays: dict[str, np.ndarray], params: dict[str, np.ndarray]) -> str | None:
+    """The first parameter whose name, shape or dtype differs between a file and a model, or None."""
+    for key in [*params, *sorted(set(arrays) - set(params))]:          # in the model's order
+        if key not in arrays or key not in params:
+            return f"{key} only {'here' if key in params else 'in the file'}"
+        theirs, ours = arrays[key], params[key]
+        if theirs.shape != ours.shape or theirs.dtype != ours.dtype:
+            return f"{key} is {theirs.dtype} {theirs.shape} in the file, {ours.dtype} {ours.shape} here"
+    return None
 
 
 def _read_model_file(path) -> tuple[dict, dict[str, np.ndarray]]:
@@ -117,9 +176,17 @@ class Model:
         self.history: dict[str, list[float]] = {}
 
     def add(self, layer: Layer) -> "Model":
-        """Append ``layer`` to the stack; returns the model."""
+        """Append ``layer`` to the stack; returns the model.
+
+        Each layer object may appear once: a layer remembers only its last input and holds one
+        set of gradients, so one object at two places would get wrong gradients and two updates.
+        """
         if not isinstance(layer, Layer):
             raise TypeError(f"layer must be a dlfs Layer (Dense, ReLU, ...), got {type(layer).__name__}")
+        for i, existing in enumerate(self.layers):
+            if existing is layer:
+                raise ValueError(f"this layer object is already in the model (layer {i}); "
+                                 "shared layers are not supported: create a new layer")
         self.layers.append(layer)
         return self
 
@@ -184,7 +251,9 @@ class Model:
     def _check_X(self, X, name: str = "X") -> np.ndarray:
         """X as a finite (N, n_features) array of the model's dtype."""
         n_features = getattr(self._stack()[0], "n_inputs", None)
-        return check_inputs(X, n_features, name=name, dtype=self.dtype)
+        one_row = np.ndim(X) == 1 and np.size(X) == (n_features or np.size(X))
+        return _with_hint(check_inputs, "(X.reshape(1, -1) for one example)" if one_row else None,
+                          X, n_features, name=name, dtype=self.dtype)
 
     def _check_data(self, X, y, names: tuple[str, str] = ("X", "y")) -> tuple[np.ndarray, np.ndarray]:
         """X as a finite (N, n_features) array of the model's dtype, and y checked against the loss.
@@ -200,7 +269,8 @@ class Model:
         if isinstance(self.loss, CategoricalCrossEntropy):
             class_indices(y, len(X), n_outputs, name=names[1])
         else:
-            check_inputs(y, n_outputs, name=names[1])
+            hint = "(reshape with y.reshape(-1, 1))" if y.ndim == 1 and n_outputs == 1 else None
+            _with_hint(check_inputs, hint, y, n_outputs, name=names[1])
         return X, y
 
     def _train_step(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
@@ -236,10 +306,11 @@ class Model:
         BinaryCrossEntropy) is the mean over all N rows (batch losses weighted by batch size);
         ``validation_data=(X_val, y_val)`` adds ``val_loss`` (and ``val_accuracy``), measured after
         the epoch. Each call starts a new history. ``verbose=1`` prints one line per epoch, with a
-        progress bar when stdout is a terminal. Each callback's ``on_epoch_end(model, epoch, logs)``
-        may return True to stop; ``on_train_end`` runs even when training stops with an error. If
-        the loss, the network's outputs or its parameters become inf or nan, raises
-        FloatingPointError naming the epoch and the batch (or the validation pass).
+        progress bar when stdout is a terminal. ``callbacks`` is a list of Callback objects (or one
+        Callback); each callback's ``on_epoch_end(model, epoch, logs)`` may return True to stop;
+        ``on_train_end`` runs even when training stops with an error. If the loss, the network's
+        outputs or its parameters become inf or nan, raises FloatingPointError naming the epoch and
+        the batch (or the validation pass).
         """
         self._require("loss", Loss, "fit")
         self._require("optimizer", Optimizer, "fit")
@@ -247,11 +318,9 @@ class Model:
         X, y = self._check_data(X, y)
         if validation_data is not None:
             if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
-                raise ValueError("validation_data must be a pair (X_val, y_val)")
+                raise ValueError(f"validation_data must be a pair (X_val, y_val), got {_describe(validation_data)}")
             validation_data = self._check_data(*validation_data, names=("validation X", "validation y"))
-        for callback in callbacks:
-            if not isinstance(callback, Callback):
-                raise TypeError(f"callbacks must be Callback instances, got {type(callback).__name__}")
+        callbacks = _check_callbacks(callbacks)
         score = self._accuracy_function()
         rng = np.random.default_rng(seed)
         n_batches = -(-len(X) // batch_size)
@@ -361,14 +430,32 @@ class Model:
         return [param.copy() for param in self._named_parameters().values()]
 
     def set_weights(self, weights: list[np.ndarray]) -> None:
-        """Copy ``weights`` (as returned by ``get_weights``) into the layers, checking shapes."""
+        """Copy ``weights`` (as returned by ``get_weights``) into the layers.
+
+        Every array is checked (shape, finite after conversion to the layer's dtype) before any is
+        copied, so a refused call changes nothing.
+        """
         params = self._named_parameters()
         if len(weights) != len(params):
             raise ValueError(f"weights must hold {len(params)} arrays (one per parameter), got {len(weights)}")
+        converted = []
         for (key, param), new in zip(params.items(), weights):
             if np.shape(new) != param.shape:
                 raise ValueError(f"weights for {key} must have shape {param.shape}, got {np.shape(new)}")
+            converted.append(self._finite(key, new, param.dtype, "weights for "))
+        for param, new in zip(params.values(), converted):
             param[...] = new
+
+    def _finite(self, key: str, array, dtype: np.dtype, prefix: str = "") -> np.ndarray:
+        """``array`` converted to ``dtype``; a ValueError naming the layer and parameter if not finite."""
+        with np.errstate(over="ignore"):                 # 1e300 -> float32 is inf: reported below
+            array = np.asarray(array).astype(dtype, copy=False)
+        if not np.isfinite(array).all():
+            bad = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
+            layer = self.layers[int(key.split(".")[0].removeprefix("layer"))]
+            raise ValueError(f"{prefix}{key} ({type(layer).__name__}) must be finite, "
+                             f"got {array[bad]} at index {bad}")
+        return array
 
     def architecture(self) -> dict:
         """A JSON-ready description of the layers and the loss (no learned values)."""
@@ -399,15 +486,22 @@ class Model:
         return model
 
     def load_weights(self, path) -> None:
-        """Load the weights saved by ``save`` from a model of the same architecture."""
+        """Load the weights saved by ``save`` from a model of the same architecture.
+
+        What must match is what the weights depend on: the layer classes, in order, and the name,
+        shape and dtype of every parameter array. Settings that only chose the starting weights
+        (Dense's ``init``) may differ.
+        """
         architecture, arrays = _read_model_file(path)
         saved, own = architecture.get("layers"), self.architecture()["layers"]
-        if saved != own:
+        difference = _layer_difference(saved, own) or _array_difference(arrays, self._named_parameters())
+        if difference:
             raise ValueError(f"{path} holds another architecture: {_summary(saved)}; "
-                             f"this model is {_summary(own)}")
+                             f"this model is {_summary(own)} ({difference})")
         self._set_saved_arrays(arrays, path)
 
     def _set_saved_arrays(self, arrays: dict[str, np.ndarray], path) -> None:
+        """Check every array of a file (names, shapes, dtypes, finite), then copy them all in."""
         expected = self._named_parameters()
         if set(arrays) != set(expected):
             raise ValueError(f"{path}: expected the arrays {sorted(expected)}, found {sorted(arrays)}")
@@ -416,7 +510,9 @@ class Model:
             if saved.shape != param.shape or saved.dtype != param.dtype:
                 raise ValueError(f"{path}: {key} must be {param.dtype} of shape {param.shape}, "
                                  f"got {saved.dtype} of shape {saved.shape}")
-            param[...] = saved
+            self._finite(key, saved, param.dtype, f"{path}: ")
+        for key, param in expected.items():
+            param[...] = arrays[key]
 
     def summary(self) -> str:
         """A table of the layers, the number of learned values in each, and the total."""

@@ -80,28 +80,33 @@ class Dropout(Layer):
 class EarlyStopping(Callback):
     """Stop ``Model.fit`` when ``monitor`` has not improved for ``patience`` epochs; restore the best weights.
 
-    ``monitor`` is a key of the epoch's logs (``"val_loss"``, ``"loss"``, ...) and is **minimised**:
-    an epoch improves on the best value so far only if it is lower by more than ``min_delta``.
-    After ``patience`` epochs in a row without improvement, ``on_epoch_end`` returns True and
-    training stops. With ``restore_best_weights``, ``on_train_end`` puts back the weights of the
-    best epoch (whether or not training stopped early). After training, ``best`` is the best value,
-    ``best_epoch`` its epoch (counted from 1, as by ``fit``), and ``stopped_epoch`` the epoch at
-    which training was stopped (None if it ran to the end).
+    ``monitor`` is a key of the epoch's logs (``"val_loss"``, ``"val_accuracy"``, ...). ``mode`` says
+    which way is better: "min" (losses), "max" (accuracies), or "auto" (the default): "max" if the
+    key contains "acc", else "min". An epoch improves on the best value so far only if it is better
+    by more than ``min_delta``. After ``patience`` epochs in a row without improvement,
+    ``on_epoch_end`` returns True and training stops. With ``restore_best_weights``,
+    ``on_train_end`` puts back the weights of the best epoch (whether or not training stopped
+    early). After training, ``best`` is the best value, ``best_epoch`` its epoch (counted from 1,
+    as by ``fit``), and ``stopped_epoch`` the epoch at which training was stopped (None if it ran
+    to the end).
     """
 
     def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0,
-                 restore_best_weights: bool = True):
+                 restore_best_weights: bool = True, mode: str = "auto"):
         if not isinstance(monitor, str):
             raise TypeError(f"monitor must be the name of a logged figure such as 'val_loss', got {monitor!r}")
         if not isinstance(patience, (int, np.integer)) or isinstance(patience, bool) or patience < 1:
             raise ValueError(f"patience must be a positive integer (epochs), got {patience!r}")
-        self.monitor, self.patience = monitor, int(patience)
+        if mode not in ("min", "max", "auto"):
+            raise ValueError(f"mode must be 'min', 'max' or 'auto', got {mode!r}")
+        self.monitor, self.patience, self.mode = monitor, int(patience), mode
+        self.maximise = mode == "max" or (mode == "auto" and "acc" in monitor)
         self.min_delta = check_positive("min_delta", min_delta, allow_zero=True)
         self.restore_best_weights = bool(restore_best_weights)
         self.on_train_begin(None)
 
     def on_train_begin(self, model) -> None:
-        self.best, self.best_epoch, self.stopped_epoch = math.inf, None, None
+        self.best, self.best_epoch, self.stopped_epoch = -math.inf if self.maximise else math.inf, None, None
         self.wait, self.best_weights = 0, None
 
     def on_epoch_end(self, model, epoch: int, logs: dict[str, float]) -> bool:
@@ -110,7 +115,11 @@ class EarlyStopping(Callback):
             raise ValueError(f"EarlyStopping monitors {self.monitor!r}, but the epoch's logs hold only "
                              f"{sorted(logs)}{hint}")
         value = float(logs[self.monitor])
-        if value < self.best - self.min_delta:
+        if self.maximise:
+            improved = value > self.best + self.min_delta
+        else:
+            improved = value < self.best - self.min_delta
+        if improved:
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:
                 self.best_weights = model.get_weights()

@@ -172,6 +172,30 @@ def test_get_and_set_weights():
         other.set_weights([weights[0], weights[1], np.zeros((3, 16)), weights[3]])
 
 
+@pytest.mark.parametrize("bad, shown", [(np.inf, "inf"), (np.nan, "nan"), (1e300, "inf")])  # 1e300 overflows float32
+def test_set_weights_refuses_non_finite_values_and_changes_nothing(recwarn, bad, shown):
+    model = small_classifier()
+    before = model.get_weights()
+    weights = model.get_weights()
+    weights[2] = weights[2].astype(np.float64)
+    weights[2][5, 1] = bad
+    with pytest.raises(ValueError, match=rf"weights for layer2.weights \(Dense\) must be finite, "
+                                         rf"got {shown} at index \(5, 1\)"):
+        model.set_weights(weights)
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    assert not recwarn.list
+
+
+def test_set_weights_changes_nothing_when_a_later_array_is_wrong():
+    model = small_classifier()
+    before = model.get_weights()
+    new = [np.ones_like(w) for w in before]
+    new[3] = np.ones((3, 1))
+    with pytest.raises(ValueError, match=r"layer2.biases must have shape"):
+        model.set_weights(new)
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+
 # -- backward --------------------------------------------------------------------------------
 
 def float64_model(last=Softmax, loss=CategoricalCrossEntropy):
@@ -314,8 +338,13 @@ def test_bad_validation_data_is_refused_before_training():
     model = small_classifier()
     with pytest.raises(ValueError, match=r"validation X must have 4 features"):
         model.fit(X, y, validation_data=(X[:, :2], y), verbose=0)
-    with pytest.raises(ValueError, match=r"validation_data must be a pair"):
+    with pytest.raises(ValueError, match=r"validation_data must be a pair \(X_val, y_val\), "
+                                         r"got an array of shape \(10, 4\)"):
         model.fit(X, y, validation_data=X, verbose=0)
+    with pytest.raises(ValueError, match=r"validation_data must be a pair .*got a tuple of 3 items"):
+        model.fit(X, y, validation_data=(X, y, y), verbose=0)
+    with pytest.raises(ValueError, match=r"validation_data must be a pair .*got dict"):
+        model.fit(X, y, validation_data={"X": X, "y": y}, verbose=0)
     assert model.history == {}
 
 
@@ -326,6 +355,28 @@ def test_regression_targets_must_match_the_output():
         model.fit(X, np.zeros((5, 1)), verbose=0)
     with pytest.raises(ValueError, match=r"y must be finite"):
         model.fit(X, np.full((5, 2), np.nan), verbose=0)
+
+
+@pytest.mark.parametrize("loss", [MeanSquaredError, BinaryCrossEntropy])
+def test_one_dimensional_targets_for_one_output_get_a_reshape_hint(loss):
+    model = Model([Dense(3, 1, rng=0), Sigmoid()], loss=loss(), optimizer=SGD(0.1))
+    X, y = np.zeros((5, 3)), np.zeros(5)
+    for call in (lambda: model.fit(X, y, verbose=0), lambda: model.evaluate(X, y)):
+        with pytest.raises(ValueError, match=r"y must be 2-D .*got shape \(5,\) \(reshape with y.reshape\(-1, 1\)\)"):
+            call()
+    with pytest.raises(ValueError, match=r"validation y must be 2-D .*\(reshape with y.reshape\(-1, 1\)\)"):
+        model.fit(X, y.reshape(-1, 1), validation_data=(X, y), verbose=0)
+    model.fit(X, y.reshape(-1, 1), verbose=0)                          # the hint works
+
+
+def test_one_example_as_a_1d_row_gets_a_reshape_hint():
+    model = small_classifier()
+    row = small_data(1)[0][0]                                          # shape (4,)
+    with pytest.raises(ValueError, match=r"X must be 2-D .*got shape \(4,\) \(X.reshape\(1, -1\) for one example\)"):
+        model.predict(row)
+    assert model.predict(row.reshape(1, -1)).shape == (1, 3)
+    with pytest.raises(ValueError, match=r"got shape \(3,\)$"):        # not one example: no hint
+        model.predict(np.zeros(3))
 
 
 def test_fit_needs_a_loss_an_optimizer_layers_and_sane_counts():
@@ -341,8 +392,24 @@ def test_fit_needs_a_loss_an_optimizer_layers_and_sane_counts():
     for name, value in [("epochs", 0), ("batch_size", 2.5), ("epochs", True)]:
         with pytest.raises(ValueError, match=f"{name} must be a positive integer"):
             small_classifier().fit(X, y, verbose=0, **{name: value})
-    with pytest.raises(TypeError, match=r"callbacks must be Callback instances"):
+    with pytest.raises(TypeError, match=r"callbacks must be a list of Callback objects, got an item of type "
+                                        r"builtin_function_or_method"):
         small_classifier().fit(X, y, verbose=0, callbacks=[print])
+    with pytest.raises(TypeError, match=r"callbacks must be a list of Callback objects, got int"):
+        small_classifier().fit(X, y, verbose=0, callbacks=3)
+
+
+def test_a_single_callback_needs_no_list():
+    class Count(Callback):
+        epochs = 0
+
+        def on_epoch_end(self, model, epoch, logs):
+            Count.epochs += 1
+            return False
+
+    X, y = small_data()
+    small_classifier().fit(X, y, epochs=2, verbose=0, callbacks=Count())
+    assert Count.epochs == 2
 
 
 def test_add_refuses_what_is_not_a_layer():
@@ -350,6 +417,22 @@ def test_add_refuses_what_is_not_a_layer():
         Model().add("Dense")
     with pytest.raises(TypeError, match=r"got ndarray"):
         Model([np.zeros((2, 2))])
+
+
+def test_add_refuses_a_layer_object_that_is_already_in_the_model():
+    dense = Dense(4, 4, rng=0)
+    model = Model([dense, ReLU()])
+    message = (r"this layer object is already in the model \(layer 0\); shared layers are not supported: "
+               r"create a new layer")
+    with pytest.raises(ValueError, match=message):
+        model.add(dense)
+    assert len(model.layers) == 2
+    with pytest.raises(ValueError, match=message):
+        Model([dense, ReLU(), dense])
+    relu = ReLU()
+    with pytest.raises(ValueError, match=r"already in the model \(layer 1\)"):
+        Model([Dense(4, 4), relu, Dense(4, 4), relu])
+    Model([Dense(4, 4), ReLU(), Dense(4, 4), ReLU()])             # equal but distinct layers are fine
 
 
 def test_divergence_names_epoch_and_batch_and_suggests_a_smaller_learning_rate():
@@ -518,6 +601,34 @@ def test_load_weights_refuses_another_architecture(tmp_path):
     with pytest.raises(ValueError, match=r"small\.npz holds another architecture: Dense\(4, 16, .*"
                                          r"this model is Dense\(4, 8"):
         other.load_weights(path)
+
+
+def test_load_weights_ignores_the_initialiser_and_keeps_refusing_other_layers(tmp_path):
+    path = tmp_path / "glorot.npz"
+    saved = small_classifier(seed=0)
+    saved.save(path)
+    he = Model([Dense(4, 16, init="he", rng=7), ReLU(), Dense(16, 3, init="he", rng=8), Softmax()],
+               loss=CategoricalCrossEntropy())
+    he.load_weights(path)                        # init only chose the starting weights: irrelevant now
+    X, _ = small_data()
+    assert np.array_equal(he.predict(X), saved.predict(X))
+    tanh = Model([Dense(4, 16), Tanh(), Dense(16, 3), Softmax()])
+    with pytest.raises(ValueError, match=r"holds another architecture: Dense\(4, 16, glorot, float32\) -> ReLU\(\).*"
+                                         r"this model is .*Tanh\(\).*layer 1 is ReLU in the file, Tanh here"):
+        tanh.load_weights(path)
+    float64 = Model([Dense(4, 16, dtype=np.float64), ReLU(), Dense(16, 3, dtype=np.float64), Softmax()])
+    before = float64.get_weights()
+    with pytest.raises(ValueError, match=r"another architecture: .*layer0.weights is float32 \(4, 16\) in the file, "
+                                         r"float64 \(4, 16\) here"):
+        float64.load_weights(path)
+    assert all(np.array_equal(a, b) for a, b in zip(before, float64.get_weights()))
+
+
+def test_load_refuses_non_finite_weights(tmp_path):
+    arrays = saved_arrays(tmp_path)
+    arrays["layer2.biases"] = np.full((1, 3), np.nan, np.float32)
+    with pytest.raises(ValueError, match=r"layer2.biases \(Dense\) must be finite, got nan at index \(0, 0\)"):
+        Model.load(write_npz(tmp_path / "nan.npz", **arrays))
 
 
 @pytest.mark.parametrize("key, array, message", [

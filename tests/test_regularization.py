@@ -327,6 +327,42 @@ def test_another_monitored_key_is_used():
     assert run_logs(stopper, tiny_model(), [0.5, 0.6], key="loss") == [False, True]
 
 
+def test_accuracy_is_maximised_by_default_and_the_highest_epoch_restored():
+    model = tiny_model()
+    stopper = EarlyStopping(monitor="val_accuracy", patience=3)
+    answers = run_logs(stopper, model, [0.50, 0.70, 0.90, 0.80, 0.85, 0.60, 0.95], key="val_accuracy")
+    assert answers == [False, False, False, False, False, True]
+    assert (stopper.best_epoch, stopper.best, stopper.stopped_epoch) == (3, 0.90, 6)
+    stopper.on_train_end(model)
+    assert all(np.all(w == 3) for w in model.get_weights())
+
+
+@pytest.mark.parametrize("monitor, mode, values, best_epoch", [
+    ("val_loss", "min", [1.0, 0.7, 0.5, 0.6], 3),
+    ("val_loss", "auto", [1.0, 0.7, 0.5, 0.6], 3),
+    ("accuracy", "auto", [0.2, 0.4, 0.3, 0.3], 2),
+    ("val_accuracy", "min", [0.9, 0.5, 0.7, 0.8], 2),      # an explicit mode wins over the name
+    ("val_f1", "max", [0.2, 0.6, 0.5, 0.4], 2),
+])
+def test_mode_decides_the_direction(monitor, mode, values, best_epoch):
+    stopper = EarlyStopping(monitor=monitor, mode=mode, patience=10)
+    run_logs(stopper, tiny_model(), values, key=monitor)
+    assert stopper.best_epoch == best_epoch and stopper.best == values[best_epoch - 1]
+
+
+def test_min_delta_applies_upwards_in_max_mode():
+    stopper = EarlyStopping(monitor="val_accuracy", patience=2, min_delta=0.05)
+    answers = run_logs(stopper, tiny_model(), [0.80, 0.84, 0.83, 0.95], key="val_accuracy")
+    assert answers == [False, False, True]
+    assert (stopper.best_epoch, stopper.best) == (1, 0.80)
+
+
+@pytest.mark.parametrize("mode", ["maximum", "MAX", None, ""])
+def test_bad_mode_raises_naming_mode(mode):
+    with pytest.raises(ValueError, match=r"mode must be 'min', 'max' or 'auto'"):
+        EarlyStopping(mode=mode)
+
+
 def test_on_train_begin_resets_the_record():
     model = tiny_model()
     stopper = EarlyStopping(patience=1)
