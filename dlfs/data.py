@@ -203,7 +203,7 @@ def stratified_split(X, y, test_fraction: float = 0.2, seed=None):
         raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels")
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be between 0 and 1 (exclusive), got {test_fraction!r}")
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = np.random.default_rng(seed)  # a seed, None, or a Generator (used as it is)
     train, test = [], []
     for label in np.unique(y):
         rows = rng.permutation(np.flatnonzero(y == label))

@@ -3,7 +3,7 @@
 Generated from chapters/01-dense-layer.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
 """
 
-__all__ = ['DEFAULT_DTYPE', 'check_inputs', 'Layer', 'glorot_uniform', 'he_normal', 'INITIALIZERS', 'Dense']
+__all__ = ['DEFAULT_DTYPE', 'check_inputs', 'check_count', 'Layer', 'glorot_uniform', 'he_normal', 'INITIALIZERS', 'Dense']
 
 import numpy as np
 
@@ -34,6 +34,13 @@ def check_inputs(inputs, n_features: int | None = None, name: str = "inputs", dt
         bad = np.argwhere(~np.isfinite(array))[0]
         raise ValueError(f"{name} must be finite, got {array[tuple(bad)]} at row {bad[0]}, column {bad[1]}")
     return array
+
+
+def check_count(name: str, value) -> int:
+    """``value`` as an int if it is a positive integer (not a bool); otherwise a ValueError naming ``name``."""
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
 
 
 class Layer:
@@ -95,16 +102,14 @@ class Dense(Layer):
     """
 
     def __init__(self, n_inputs: int, n_neurons: int, init: str = "glorot", rng=None, dtype=DEFAULT_DTYPE):
-        for name, value in (("n_inputs", n_inputs), ("n_neurons", n_neurons)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        self.n_inputs, self.n_neurons = check_count("n_inputs", n_inputs), check_count("n_neurons", n_neurons)
         if init not in INITIALIZERS:
             raise ValueError(f"init must be one of {sorted(INITIALIZERS)}, got {init!r}")
         if np.dtype(dtype).kind != "f":
             raise TypeError(f"dtype must be a floating-point dtype such as np.float32, got {np.dtype(dtype).name}")
-        self.n_inputs, self.n_neurons, self.init = int(n_inputs), int(n_neurons), init
+        self.init = init
         self.dtype = np.dtype(dtype)
-        rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        rng = np.random.default_rng(rng)       # a seed, None, or a Generator (used as it is)
         self.weights = INITIALIZERS[init](self.n_inputs, self.n_neurons, rng).astype(self.dtype)
         self.biases = np.zeros((1, self.n_neurons), dtype=self.dtype)
         self.inputs = None

@@ -219,8 +219,7 @@ def accuracy(y_pred: np.ndarray, y_true) -> float:
     """
     y_pred = check_inputs(y_pred, name="y_pred")
     if y_pred.shape[1] == 1:
-        _, y_true = check_same_shape(y_pred, y_true)
-        return float(np.mean((y_pred > 0.5) == (y_true > 0.5)))
+        return binary_accuracy(y_pred, y_true)
     return float(np.mean(y_pred.argmax(axis=1) == class_indices(y_true, *y_pred.shape)))
 
 

@@ -14,17 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from dlfs.activations import Sigmoid, Softmax
-from dlfs.layers import DEFAULT_DTYPE, Dense, Layer, check_inputs
+from dlfs.layers import DEFAULT_DTYPE, Dense, Layer, check_count, check_inputs
 from dlfs.losses import (BinaryCrossEntropy, CategoricalCrossEntropy, Loss, accuracy, binary_accuracy,
                          class_indices, sigmoid_binary_cross_entropy_backward, softmax_cross_entropy_backward)
 from dlfs.optimizers import Optimizer
-
-
-def _check_count(name: str, value) -> int:
-    """``value`` if it is a positive integer, else a ValueError naming ``name``."""
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def _describe(value) -> str:
@@ -314,7 +307,7 @@ class Model:
         """
         self._require("loss", Loss, "fit")
         self._require("optimizer", Optimizer, "fit")
-        epochs, batch_size = _check_count("epochs", epochs), _check_count("batch_size", batch_size)
+        epochs, batch_size = check_count("epochs", epochs), check_count("batch_size", batch_size)
         X, y = self._check_data(X, y)
         if validation_data is not None:
             if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
@@ -404,13 +397,13 @@ class Model:
 
     def predict(self, X, batch_size: int = 1024) -> np.ndarray:
         """The model's output for X (N, n_features), computed in batches, in evaluation mode."""
-        batch_size = _check_count("batch_size", batch_size)
+        batch_size = check_count("batch_size", batch_size)
         return self._forward_in_batches(self._check_X(X), batch_size)
 
     def evaluate(self, X, y, batch_size: int = 1024) -> dict[str, float]:
         """Mean loss (and accuracy, for classification losses) over the whole of X and y."""
         self._require("loss", Loss, "evaluate")
-        batch_size = _check_count("batch_size", batch_size)
+        batch_size = check_count("batch_size", batch_size)
         return self._scores(*self._check_data(X, y), batch_size)
 
     # -- weights and files -------------------------------------------------------------------

@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from dlfs.activations import check_dvalues
-from dlfs.layers import Layer
+from dlfs.layers import Layer, check_count
 from dlfs.model import Callback
 from dlfs.optimizers import check_fraction, check_positive
 
@@ -48,7 +48,7 @@ class Dropout(Layer):
 
     def __init__(self, rate: float, rng=None):
         self.rate = check_fraction("rate", rate)
-        self.rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        self.rng = np.random.default_rng(rng)  # a seed, None, or a Generator (used as it is)
         self.mask = None
         self.output = None
 
@@ -95,11 +95,9 @@ class EarlyStopping(Callback):
                  restore_best_weights: bool = True, mode: str = "auto"):
         if not isinstance(monitor, str):
             raise TypeError(f"monitor must be the name of a logged figure such as 'val_loss', got {monitor!r}")
-        if not isinstance(patience, (int, np.integer)) or isinstance(patience, bool) or patience < 1:
-            raise ValueError(f"patience must be a positive integer (epochs), got {patience!r}")
         if mode not in ("min", "max", "auto"):
             raise ValueError(f"mode must be 'min', 'max' or 'auto', got {mode!r}")
-        self.monitor, self.patience, self.mode = monitor, int(patience), mode
+        self.monitor, self.patience, self.mode = monitor, check_count("patience", patience), mode
         self.maximise = mode == "max" or (mode == "auto" and "acc" in monitor)
         self.min_delta = check_positive("min_delta", min_delta, allow_zero=True)
         self.restore_best_weights = bool(restore_best_weights)
