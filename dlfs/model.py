@@ -325,19 +325,20 @@ class Model:
             for epoch in range(1, epochs + 1):
                 order = rng.permutation(len(X)) if shuffle else None
                 sums = {"loss": 0.0, "accuracy": 0.0}
-                for b, rows in enumerate(_batches(len(X), batch_size, order), start=1):
-                    with self._divergence_guard(f"epoch {epoch}, batch {b}"):
-                        output, batch_loss = self._train_step(X[rows], y[rows])
-                        if b == n_batches:       # the last update must not slip out unchecked
-                            self._check_parameters()
-                    sums["loss"] += batch_loss * len(output)
-                    if score is not None:
-                        sums["accuracy"] += score(output, y[rows]) * len(output)
-                    if show_bar:
-                        print("\r" + _progress_bar(b, n_batches), end="", flush=True)
+                b = 0
+                with self._divergence_guard(lambda: f"epoch {epoch}, batch {b}"):
+                    for b, rows in enumerate(_batches(len(X), batch_size, order), start=1):
+                        X_batch, y_batch = X[rows], y[rows]
+                        output, batch_loss = self._train_step(X_batch, y_batch)
+                        sums["loss"] += batch_loss * len(output)
+                        if score is not None:
+                            sums["accuracy"] += score(output, y_batch) * len(output)
+                        if show_bar:
+                            print("\r" + _progress_bar(b, n_batches), end="", flush=True)
+                    self._check_parameters()     # the last update must not slip out unchecked
                 logs = {key: total / len(X) for key, total in sums.items() if key == "loss" or score is not None}
                 if validation_data is not None:
-                    with self._divergence_guard(f"epoch {epoch} (validation pass)"):
+                    with self._divergence_guard(lambda: f"epoch {epoch} (validation pass)"):
                         logs |= {"val_" + key: value for key, value in self._scores(*validation_data).items()}
                 for key, value in logs.items():
                     self.history.setdefault(key, []).append(value)
@@ -352,8 +353,11 @@ class Model:
         return self.history
 
     @contextmanager
-    def _divergence_guard(self, where: str):
-        """Turn a blow-up inside the block into one FloatingPointError naming ``where``.
+    def _divergence_guard(self, where):
+        """Turn a blow-up inside the block into one FloatingPointError naming ``where()``.
+
+        ``where`` is a function that says where training is ("epoch 3, batch 7"), called only
+        when something goes wrong, so one guard can watch a whole epoch of batches.
 
         Overflow inside the block is not reported as NumPy warnings; a ValueError that is not
         caused by inf or nan in the network (a bug, not a blow-up) keeps its own traceback.
@@ -366,15 +370,14 @@ class Model:
                 if found is None and isinstance(error, ValueError):
                     raise
                 raise FloatingPointError(
-                    f"training diverged at {where}: {found or error}; "
+                    f"training diverged at {where()}: {found or error}; "
                     f"try a smaller learning rate (now {self.optimizer.learning_rate:g})") from error
 
     def _check_parameters(self) -> None:
-        """FloatingPointError if any parameter holds inf or nan (one sum per array: cheap)."""
-        if not all(np.isfinite(param.sum()) for layer in self.layers for param in layer.parameters().values()):
-            found = self._non_finite()
-            if found is not None:             # a finite array can still overflow its sum
-                raise FloatingPointError(found)
+        """FloatingPointError if any parameter (or last output) holds inf or nan."""
+        found = self._non_finite()
+        if found is not None:
+            raise FloatingPointError(found)
 
     def _accuracy_function(self):
         """``binary_accuracy`` for BinaryCrossEntropy, ``accuracy`` for CategoricalCrossEntropy, else None."""

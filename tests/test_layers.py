@@ -42,6 +42,12 @@ def test_check_inputs_accepts_any_width_when_none_is_asked():
     assert check_inputs(np.ones((1, 7))).shape == (1, 7)
 
 
+def test_check_inputs_can_leave_finiteness_to_the_caller():
+    assert np.isnan(check_inputs([[np.nan, 1.0]], finite=False)[0, 0])
+    with pytest.raises(ValueError, match="must be finite"):
+        check_inputs([[np.nan, 1.0]])
+
+
 def test_check_inputs_is_silent_on_large_finite_values():
     with warnings.catch_warnings():
         warnings.simplefilter("error")

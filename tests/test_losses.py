@@ -229,6 +229,15 @@ def test_scores_are_not_mistaken_for_probabilities():
         MeanSquaredError().calculate(np.array([[0.5]]), np.array([[np.nan]]))
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_probabilities_are_named_where_they_are(bad):
+    probs = np.full((2, 3), 1 / 3)
+    probs[1, 2] = bad
+    for call in (CategoricalCrossEntropy().calculate, softmax_cross_entropy_backward):
+        with pytest.raises(ValueError, match=rf"must be finite, got {bad} at row 1, column 2"):
+            call(probs, [0, 1])
+
+
 # --- accuracy ---------------------------------------------------------------------------------
 
 def test_multi_class_accuracy_is_the_fraction_of_correct_arg_maxes():
