@@ -43,12 +43,16 @@ class Dropout(Layer):
     Inputs of any shape, e.g. (N, n), give outputs of the same shape and dtype. ``rate`` is in [0, 1);
     ``rng`` is a seed or a numpy Generator from which the masks are drawn. ``forward`` keeps the
     mask (``self.mask``, shaped like the inputs; None in evaluation mode), and ``backward`` multiplies
-    the gradient by that same mask.
+    the gradient by that same mask. A saved model stores the generator's state (``rng_state``, a
+    dict of NumPy's default PCG64 generator), so a loaded model draws the masks the original would
+    have drawn next.
     """
 
-    def __init__(self, rate: float, rng=None):
+    def __init__(self, rate: float, rng=None, rng_state: dict | None = None):
         self.rate = check_fraction("rate", rate)
         self.rng = np.random.default_rng(rng)  # a seed, None, or a Generator (used as it is)
+        if rng_state is not None:               # from a saved model: carry on where it stopped
+            self.rng.bit_generator.state = rng_state
         self.mask = None
         self.output = None
 
@@ -74,7 +78,10 @@ class Dropout(Layer):
         return self.dinputs
 
     def get_config(self) -> dict:
-        return {"rate": self.rate}
+        return {"rate": self.rate, "rng_state": self.rng.bit_generator.state}
+
+    def __repr__(self) -> str:
+        return f"Dropout(rate={self.rate!r})"      # the generator's state is too long to show
 
 
 class EarlyStopping(Callback):

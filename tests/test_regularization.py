@@ -4,6 +4,7 @@ Expected values come from the definitions (a mask of zeros and 1 / (1 - rate), h
 hand-written sum of squares, a hand-traced patience counter), not from the code's own output.
 """
 
+import json
 import math
 
 import numpy as np
@@ -147,11 +148,21 @@ def test_backward_with_the_wrong_shape_raises():
         layer.backward(np.ones((4, 3)))
 
 
-def test_get_config_rebuilds_the_layer():
+def test_get_config_rebuilds_the_layer_and_its_generator():
     layer = Dropout(0.25, rng=0)
-    assert layer.get_config() == {"rate": 0.25}
-    assert Dropout(**layer.get_config()).rate == 0.25
+    layer.forward(np.ones((3, 4)), training=True)          # the generator has moved on
+    config = layer.get_config()
+    assert config["rate"] == 0.25 and config["rng_state"] == layer.rng.bit_generator.state
+    rebuilt = Dropout(**json.loads(json.dumps(config)))    # as a saved model stores it
+    assert rebuilt.rate == 0.25
+    x = np.ones((5, 6))
+    assert np.array_equal(rebuilt.forward(x, training=True), layer.forward(x, training=True))
     assert repr(layer) == "Dropout(rate=0.25)"
+
+
+def test_a_corrupt_generator_state_is_refused():
+    with pytest.raises((TypeError, ValueError)):
+        Dropout(0.5, rng_state={"bit_generator": "PCG64", "state": "garbage"})
 
 
 def test_a_model_with_dropout_predicts_deterministically_and_trains():
@@ -177,6 +188,22 @@ def test_a_model_with_dropout_survives_save_and_load(tmp_path):
     dropouts = [layer for layer in restored.layers if isinstance(layer, Dropout)]
     assert len(dropouts) == 1 and dropouts[0].rate == 0.3
     assert np.array_equal(restored.predict(X), model.predict(X))
+
+
+def test_training_a_loaded_model_with_dropout_repeats_the_original(tmp_path):
+    X, y = blobs()
+    model = classifier(dropout=0.3, optimizer=SGD(0.05))
+    model.fit(X, y, epochs=2, batch_size=16, seed=0, verbose=0)
+    path = tmp_path / "dropout.npz"
+    model.save(path)
+    runs = []
+    for source in (lambda: Model.load(path), lambda: Model.load(path), lambda: model):
+        trained = source()
+        trained.optimizer = SGD(0.05)
+        trained.fit(X, y, epochs=2, batch_size=16, seed=1, verbose=0)
+        runs.append(trained.get_weights())
+    for weights in runs[1:]:                   # loaded twice, and the original carried on
+        assert all(np.array_equal(a, b) for a, b in zip(runs[0], weights))
 
 
 # l2_penalty --------------------------------------------------------------------------------------
