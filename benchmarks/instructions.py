@@ -3,8 +3,8 @@
 Timings on a shared machine drift from run to run; instruction counts do not. This script runs
 each workload of `train_mlp.py` (width 128, one BLAS thread) under valgrind's callgrind for one
 epoch and for three, and reports the instructions of two epochs (the difference, which leaves out
-Python's start-up and the imports) and their ratios. It needs Debian's `valgrind` and takes about a
-quarter of an hour.
+Python's start-up and the imports) and their ratios. It needs Debian's `valgrind` and takes about
+twenty minutes.
 
     python benchmarks/instructions.py
 """
