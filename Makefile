@@ -41,18 +41,18 @@ sync: $(BOOK)
 	$(BIN)/jupytext --sync $(CH)
 
 ## make run CH=chapters/03-activations.md: export, then execute chapters and store their outputs.
-# One BLAS thread: the sums inside matrix products then run in the same order on any machine,
-# so the stored outputs reproduce (conftest.py sets the same for nbval). The performance appendix
-# runs PyTorch, hence the test extra.
-run: export OPENBLAS_NUM_THREADS = 1
-run: export OMP_NUM_THREADS = 1
+# The kernels run on the numeric platform of tools/numeric_platform.py (one OpenBLAS kernel and
+# thread, NumPy capped at AVX2), so the stored outputs reproduce on any x86-64 CPU with AVX2.
+# The performance appendix runs PyTorch, hence the test extra.
 run: $(TEST) export
 	$(BIN)/jupytext --to ipynb --update $(CH)
-	$(BIN)/jupyter-nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 $(CH:.md=.ipynb)
+	$(BIN)/python tools/numeric_platform.py $(BIN)/jupyter-nbconvert --to notebook --execute --inplace \
+	  --ExecutePreprocessor.timeout=600 $(CH:.md=.ipynb)
 
-## make bench: the training benchmark against PyTorch (see benchmarks/).
+## make bench: the training benchmark against PyTorch (see benchmarks/). Not pinned: it measures
+# the machine's best OpenBLAS kernel and NumPy vector level, and says which it ran.
 bench: $(TEST)
-	$(BIN)/python benchmarks/train_mlp.py
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE -u NPY_DISABLE_CPU_FEATURES $(BIN)/python benchmarks/train_mlp.py
 
 clean:
 	rm -rf _build

@@ -247,6 +247,17 @@ def measure(X, y, width: int, epochs: int) -> dict:
     }
 
 
+def numeric_platform() -> dict:
+    """The OpenBLAS kernel and NumPy vector level this run used: the machine's best, never pinned
+    (the book's stored outputs are pinned instead; see tools/numeric_platform.py)."""
+    import threadpoolctl
+    from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+
+    blas = [pool for pool in threadpoolctl.threadpool_info() if pool["internal_api"] == "openblas"]
+    return {"openblas_kernel": blas[0]["architecture"] if blas else None,
+            "numpy_simd": [level for level in __cpu_dispatch__ if __cpu_features__.get(level)]}
+
+
 def run(rows: int, epochs: int, widths: list[int]) -> dict:
     import torch
 
@@ -258,7 +269,8 @@ def run(rows: int, epochs: int, widths: list[int]) -> dict:
     return {
         "machine": {"processor": platform.processor() or platform.machine(), "threads": threads,
                     "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS"),
-                    "numpy": np.__version__, "torch": torch.__version__.split("+")[0]},
+                    "numpy": np.__version__, "torch": torch.__version__.split("+")[0],
+                    **numeric_platform()},
         "rows_per_epoch": rows, "timed_epochs": epochs, "batch_size": BATCH_SIZE,
         "widths": {str(width): measure(X, y, width, epochs) for width in widths},
     }
@@ -304,6 +316,9 @@ def main() -> int:
     args = parser.parse_args()
 
     results = run(args.rows, args.epochs, args.widths)
+    machine = results["machine"]
+    print(f"OpenBLAS kernel {machine['openblas_kernel']}, NumPy SIMD {' '.join(machine['numpy_simd'])}, "
+          f"{machine['threads']} threads")
     print(format_table(results))
     verdicts = check_targets(results)
     print("\n".join(verdicts))
