@@ -7,7 +7,7 @@ BOOK   := $(VENV)/.book-installed
 TEST   := $(VENV)/.test-installed
 CH     ?= chapters/*.md
 
-.PHONY: book test export sync run bench clean
+.PHONY: book pdf test export sync run bench clean system-packages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,18 @@ book: $(BOOK)
 	$(BIN)/python tools/export.py
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 	@echo "The book is built: open $(CURDIR)/_build/html/index.html"
+
+## make pdf: the book as a PDF, _build/latex/dlfs.pdf, from the same stored outputs (needs TeX;
+# the README lists Debian's packages). A later `make book` links it from the landing page.
+TEX_PACKAGES := texlive-latex-recommended texlive-latex-extra texlive-xetex texlive-fonts-recommended \
+                texlive-science latexmk lmodern fonts-freefont-otf poppler-utils
+pdf: $(BOOK)
+	@command -v xelatex >/dev/null && command -v latexmk >/dev/null || \
+	  { echo "make pdf needs TeX: sudo apt-get install $(TEX_PACKAGES)"; exit 1; }
+	$(BIN)/python tools/export.py
+	$(BIN)/jupyter-book build . --builder pdflatex --warningiserror --nitpick --keep-going
+	$(BIN)/python tools/check_pdf.py
+	@echo "The PDF is built: $(CURDIR)/_build/latex/dlfs.pdf (run make book to link it from the site)"
 
 ## make test: every test (export check, pairing, nbval on every chapter, the book build, unit tests).
 test: $(TEST)
@@ -53,6 +65,10 @@ run: $(TEST) export
 # the machine's best OpenBLAS kernel and NumPy vector level, and says which it ran.
 bench: $(TEST)
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE -u NPY_DISABLE_CPU_FEATURES $(BIN)/python benchmarks/train_mlp.py
+
+## make system-packages: the Debian packages the browser test and the PDF need (.ci/run installs them).
+system-packages:
+	@echo chromium chromium-driver $(TEX_PACKAGES)
 
 clean:
 	rm -rf _build
