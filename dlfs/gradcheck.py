@@ -5,9 +5,11 @@ Generated from chapters/02-backpropagation.md by tools/export.py: do not edit; e
 
 __all__ = ['numerical_gradient', 'relative_error', 'check_layer_gradients']
 
+# %% chapters/02-backpropagation.md cell 1
 import numpy as np
 
 
+# %% chapters/02-backpropagation.md cell 6
 def numerical_gradient(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
     """Central-difference gradient of a scalar function with respect to the array ``x``.
 
@@ -31,6 +33,7 @@ def numerical_gradient(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
     return grad
 
 
+# %% chapters/02-backpropagation.md cell 8
 def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
     """``|a - n| / (|a| + |n|)`` with Euclidean norms over all elements, a float in [0, 1].
 
@@ -45,6 +48,7 @@ def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
     return float(np.linalg.norm(a - n) / scale) if scale > 0 else 0.0
 
 
+# %% chapters/02-backpropagation.md cell 15
 def check_layer_gradients(layer, inputs: np.ndarray, eps: float = 1e-6, seed: int = 0) -> dict[str, float]:
     """Compare ``layer.backward`` with central differences; relative error per array.
 

@@ -5,11 +5,13 @@ Generated from chapters/01-dense-layer.md by tools/export.py: do not edit; edit 
 
 __all__ = ['DEFAULT_DTYPE', 'check_inputs', 'check_count', 'Layer', 'glorot_uniform', 'he_normal', 'INITIALIZERS', 'Dense']
 
+# %% chapters/01-dense-layer.md cell 1
 import math
 
 import numpy as np
 
 
+# %% chapters/01-dense-layer.md cell 5
 DEFAULT_DTYPE = np.float32
 
 
@@ -45,6 +47,7 @@ def check_count(name: str, value) -> int:
     return int(value)
 
 
+# %% chapters/01-dense-layer.md cell 7
 class Layer:
     """One step of a network.
 
@@ -79,6 +82,7 @@ class Layer:
         return f"{type(self).__name__}({args})"
 
 
+# %% chapters/01-dense-layer.md cell 8
 def glorot_uniform(n_inputs: int, n_outputs: int, rng: np.random.Generator) -> np.ndarray:
     """Weights (n_inputs, n_outputs) from U(-a, a) with a = sqrt(6 / (n_inputs + n_outputs))."""
     limit = np.sqrt(6.0 / (n_inputs + n_outputs))
@@ -93,6 +97,7 @@ def he_normal(n_inputs: int, n_outputs: int, rng: np.random.Generator) -> np.nda
 INITIALIZERS = {"glorot": glorot_uniform, "he": he_normal}
 
 
+# %% chapters/01-dense-layer.md cell 11
 class Dense(Layer):
     """A fully connected layer: ``outputs = inputs @ weights + biases``.
 

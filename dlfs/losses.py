@@ -5,11 +5,13 @@ Generated from chapters/04-losses.md by tools/export.py: do not edit; edit the c
 
 __all__ = ['Loss', 'check_probabilities', 'check_eps', 'check_same_shape', 'class_indices', 'CategoricalCrossEntropy', 'softmax_cross_entropy_backward', 'BinaryCrossEntropy', 'sigmoid_binary_cross_entropy_backward', 'MeanSquaredError', 'accuracy', 'binary_accuracy']
 
+# %% chapters/04-losses.md cell 1
 import numpy as np
 
 from dlfs.layers import check_inputs
 
 
+# %% chapters/04-losses.md cell 3
 class Loss:
     """A loss compares predictions with targets.
 
@@ -42,6 +44,7 @@ class Loss:
         return {}
 
 
+# %% chapters/04-losses.md cell 4
 def check_probabilities(y_pred, name: str = "y_pred") -> np.ndarray:
     """``y_pred`` as a finite float array (N, k) of probabilities in [0, 1]; integers become float64."""
     y_pred = check_inputs(y_pred, name=name, finite=False)
@@ -73,6 +76,7 @@ def check_same_shape(y_pred, y_true) -> tuple[np.ndarray, np.ndarray]:
     return y_pred, check_inputs(y_true, name="y_true")
 
 
+# %% chapters/04-losses.md cell 7
 def class_indices(y_true, n_samples: int, n_classes: int, name: str = "y_true") -> np.ndarray:
     """Integer labels (N,) or one-hot rows (N, C) -> class indices (N,), checked.
 
@@ -106,6 +110,7 @@ def class_indices(y_true, n_samples: int, n_classes: int, name: str = "y_true") 
     return y
 
 
+# %% chapters/04-losses.md cell 10
 class CategoricalCrossEntropy(Loss):
     """``-log(p[true class])`` for probabilities (N, C) and integer labels (N,) or one-hot (N, C).
 
@@ -138,6 +143,7 @@ class CategoricalCrossEntropy(Loss):
         return {"eps": self.eps}
 
 
+# %% chapters/04-losses.md cell 13
 def softmax_cross_entropy_backward(probs: np.ndarray, y_true) -> np.ndarray:
     """dL/d(scores) of the mean cross-entropy of softmax(scores): ``(probs - Y) / N``, shape (N, C).
 
@@ -151,6 +157,7 @@ def softmax_cross_entropy_backward(probs: np.ndarray, y_true) -> np.ndarray:
     return dinputs
 
 
+# %% chapters/04-losses.md cell 16
 def _check_binary(y_pred, y_true, name: str = "y_pred") -> tuple[np.ndarray, np.ndarray]:
     """Probabilities (N, k) and targets in [0, 1] of exactly the same shape, checked."""
     y_pred, y_true = check_same_shape(check_probabilities(y_pred, name=name), y_true)
@@ -188,6 +195,7 @@ class BinaryCrossEntropy(Loss):
         return {"eps": self.eps}
 
 
+# %% chapters/04-losses.md cell 18
 def sigmoid_binary_cross_entropy_backward(probs: np.ndarray, y_true) -> np.ndarray:
     """dL/d(scores) of the mean binary cross-entropy of sigmoid(scores): ``(probs - Y) / (N k)``.
 
@@ -197,6 +205,7 @@ def sigmoid_binary_cross_entropy_backward(probs: np.ndarray, y_true) -> np.ndarr
     return ((probs - y_true) / probs.size).astype(probs.dtype, copy=False)
 
 
+# %% chapters/04-losses.md cell 20
 class MeanSquaredError(Loss):
     """``mean((y - p)**2)`` over the k outputs; y_pred and y_true (N, k)."""
 
@@ -213,6 +222,7 @@ class MeanSquaredError(Loss):
         return self.dinputs
 
 
+# %% chapters/04-losses.md cell 23
 def accuracy(y_pred: np.ndarray, y_true) -> float:
     """Fraction of correct predictions.
 
@@ -225,6 +235,7 @@ def accuracy(y_pred: np.ndarray, y_true) -> float:
     return np.count_nonzero(y_pred.argmax(axis=1) == class_indices(y_true, *y_pred.shape)) / len(y_pred)
 
 
+# %% chapters/04-losses.md cell 24
 def binary_accuracy(y_pred: np.ndarray, y_true) -> float:
     """Fraction of the N*k yes/no answers that are right: p > 0.5 against targets > 0.5; shapes (N, k)."""
     y_pred, y_true = check_same_shape(y_pred, y_true)

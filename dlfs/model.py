@@ -5,6 +5,7 @@ Generated from chapters/06-training-loop.md by tools/export.py: do not edit; edi
 
 __all__ = ['Callback', 'MODEL_FORMAT', 'LOSSES', 'Model']
 
+# %% chapters/06-training-loop.md cell 1
 import json
 import sys
 import zipfile
@@ -20,6 +21,7 @@ from dlfs.losses import (BinaryCrossEntropy, CategoricalCrossEntropy, Loss, accu
 from dlfs.optimizers import Optimizer
 
 
+# %% chapters/06-training-loop.md cell 10
 def _describe(value) -> str:
     """What came, for an error message: "an array of shape (10, 4)", "a tuple of 3 items", "dict"."""
     if isinstance(value, np.ndarray):
@@ -150,6 +152,7 @@ def _read_model_file(path) -> tuple[dict, dict[str, np.ndarray]]:
     return architecture, arrays
 
 
+# %% chapters/06-training-loop.md cell 11
 class Model:
     """A stack of layers trained as one.
 

@@ -5,12 +5,14 @@ Generated from chapters/05-optimizers.md by tools/export.py: do not edit; edit t
 
 __all__ = ['check_positive', 'check_fraction', 'Optimizer', 'SGD', 'Adam']
 
+# %% chapters/05-optimizers.md cell 1
 import math
 import weakref
 
 import numpy as np
 
 
+# %% chapters/05-optimizers.md cell 6
 def _as_float(name: str, value) -> float:
     try:
         return float(value)
@@ -88,6 +90,7 @@ class Optimizer:
         raise NotImplementedError
 
 
+# %% chapters/05-optimizers.md cell 7
 class SGD(Optimizer):
     """Stochastic gradient descent, with optional momentum, as ``torch.optim.SGD``.
 
@@ -112,6 +115,7 @@ class SGD(Optimizer):
         param -= learning_rate * grad
 
 
+# %% chapters/05-optimizers.md cell 10
 class Adam(Optimizer):
     """Adam (Kingma & Ba, 2015), as ``torch.optim.Adam``.
 

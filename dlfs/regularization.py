@@ -5,6 +5,7 @@ Generated from chapters/08-generalisation.md by tools/export.py: do not edit; ed
 
 __all__ = ['l2_penalty', 'Dropout', 'EarlyStopping']
 
+# %% chapters/08-generalisation.md cell 1
 import math
 
 import numpy as np
@@ -15,6 +16,7 @@ from dlfs.model import Callback
 from dlfs.optimizers import check_fraction, check_positive
 
 
+# %% chapters/08-generalisation.md cell 7
 def l2_penalty(layers_or_model, weight_decay: float) -> float:
     """The L2 penalty ``weight_decay / 2 * (sum of squares of every parameter)``, a float.
 
@@ -36,6 +38,7 @@ def l2_penalty(layers_or_model, weight_decay: float) -> float:
     return 0.5 * weight_decay * total
 
 
+# %% chapters/08-generalisation.md cell 11
 class Dropout(Layer):
     """Inverted dropout: in training, each unit is zeroed with probability ``rate`` and the survivors
     are scaled by 1 / (1 - rate), so every unit keeps its expected value; in evaluation, the identity.
@@ -84,6 +87,7 @@ class Dropout(Layer):
         return f"Dropout(rate={self.rate!r})"      # the generator's state is too long to show
 
 
+# %% chapters/08-generalisation.md cell 16
 class EarlyStopping(Callback):
     """Stop ``Model.fit`` when ``monitor`` has not improved for ``patience`` epochs; restore the best weights.
 

@@ -24,16 +24,19 @@ kernelspec:
 """
 
 
-def code_cell(source: str, export: bool) -> str:
-    tags = ":tags: [export]\n\n" if export else ""
+def code_cell(source: str, export: bool | str) -> str:
+    """A code cell; ``export`` is True (the chapter's module), False, or a tag such as 'export:_checks'."""
+    tag = "export" if export is True else export
+    tags = f":tags: [{tag}]\n\n" if tag else ""
     return f"```{{code-cell}} ipython3\n{tags}{source}\n```\n\n"
 
 
-def write_chapter(root: Path, name: str, title: str, module: str | None, cells: list[tuple[str, bool]]) -> None:
+def write_chapter(root: Path, name: str, title: str, module: str | None, cells: list[tuple[str, bool | str]]) -> None:
     dlfs = f"dlfs:\n  module: {module}\n" if module else ""
     text = FRONT_MATTER.format(dlfs=dlfs, title=title) + "".join(code_cell(s, e) for s, e in cells)
     (root / "chapters").mkdir(exist_ok=True)
     (root / "chapters" / name).write_text(text, encoding="utf-8")
+    (root / "pyproject.toml").write_text('[project]\nname = "dlfs"\nversion = "1.2.3"\n', encoding="utf-8")
 
 
 def export(root: Path, *args: str) -> subprocess.CompletedProcess:
@@ -66,13 +69,63 @@ def test_exported_cells_make_one_module_per_chapter_with_header_and_all(book: Pa
     assert sorted(p.name for p in (book / "dlfs").glob("*.py")) == ["__init__.py", "first.py", "second.py"]
 
 
-def test_the_package_reexports_every_public_name_and_imports(book: Path):
+def test_the_package_reexports_public_classes_and_functions_and_the_version(book: Path):
     init = (book / "dlfs" / "__init__.py").read_text(encoding="utf-8")
-    assert "from dlfs.first import SCALE, double, Thing" in init
+    assert "from dlfs.first import double, Thing" in init    # constants stay in their module
     assert "from dlfs.second import quadruple" in init
-    result = subprocess.run([sys.executable, "-c", "import dlfs; print(dlfs.quadruple(1), dlfs.__all__)"],
-                            cwd=book, capture_output=True, text=True)
-    assert result.stdout.strip() == "4 ['SCALE', 'double', 'Thing', 'quadruple']", result.stderr
+    code = "import dlfs, dlfs.first; print(dlfs.quadruple(1), dlfs.first.SCALE, dlfs.__version__, dlfs.__all__)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=book, capture_output=True, text=True)
+    assert result.stdout.strip() == "4 2 1.2.3 ['double', 'Thing', 'quadruple']", result.stderr
+
+
+def test_each_cell_is_marked_with_its_chapter_and_nbval_cell_number(book: Path):
+    first = (book / "dlfs" / "first.py").read_text(encoding="utf-8")
+    assert first.index("# %% chapters/01-first.md cell 0\nimport numpy") < first.index(
+        "# %% chapters/01-first.md cell 1\nSCALE = 2") < first.index("# %% chapters/01-first.md cell 3\nclass Thing")
+
+
+def test_a_class_grows_over_cells_and_is_written_whole(tmp_path: Path):
+    write_chapter(tmp_path, "01-grow.md", "Growing", "grow", [
+        ("def add_to_class(cls):\n    def register(f):\n        setattr(cls, f.__name__, f)\n        return f\n"
+         "    return register", False),
+        ("class Counter:\n    def __init__(self):\n        self.n = 0\n\n\nLIMIT = 3", True),
+        ("@add_to_class(Counter)\ndef step(self, by: int = 1):\n    self.n += by\n    return self.n\n\n\n"
+         "@add_to_class(Counter)\n@property\ndef done(self) -> bool:\n    return self.n >= LIMIT", True),
+        ("@add_to_class(Counter)\ndef reset(self):\n    self.n = 0\n\n\ndef counted(k):\n    c = Counter()\n"
+         "    for _ in range(k):\n        c.step()\n    return c", True),
+    ])
+    assert export(tmp_path).returncode == 0
+    module = (tmp_path / "dlfs" / "grow.py").read_text(encoding="utf-8")
+    assert "add_to_class" not in module
+    assert "__all__ = ['Counter', 'LIMIT', 'counted']" in module
+    # the methods sit inside the class, before what follows it in its cell
+    assert module.index("    def step(self") < module.index("    def reset(self") < module.index("LIMIT = 3")
+    assert "    # %% chapters/01-grow.md cell 2\n    @property\n    def done(self)" in module
+    code = "from dlfs.grow import counted; c = counted(3); print(c.n, c.done); c.reset(); print(c.n, c.done)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
+    assert result.stdout.split() == ["3", "True", "0", "False"], result.stderr
+
+
+def test_a_method_for_a_class_not_yet_exported_is_an_error(tmp_path: Path):
+    write_chapter(tmp_path, "01-early.md", "Early", "early", [
+        ("@add_to_class(Later)\ndef step(self):\n    pass", True), ("class Later:\n    pass", True)])
+    result = export(tmp_path)
+    assert result.returncode != 0 and "@add_to_class(Later) before class Later is exported" in result.stderr
+
+
+def test_internal_cells_gather_in_an_internal_module_that_is_not_reexported(tmp_path: Path):
+    write_chapter(tmp_path, "01-a.md", "A", "a", [
+        ("def check_positive(x):\n    assert x > 0\n    return x", "export:_checks"),
+        ("from dlfs._checks import check_positive\n\n\ndef halve(x):\n    return check_positive(x) / 2", True)])
+    write_chapter(tmp_path, "02-b.md", "B", "b", [
+        ("def check_small(x):\n    assert x < 10\n    return x", "export:_checks"),
+        ("from dlfs._checks import check_small\n\n\ndef double(x):\n    return 2 * check_small(x)", True)])
+    assert export(tmp_path).returncode == 0
+    checks = (tmp_path / "dlfs" / "_checks.py").read_text(encoding="utf-8")
+    assert checks.startswith('"""A; B.\n\nGenerated from chapters/01-a.md, chapters/02-b.md by tools/export.py')
+    assert "__all__ = ['check_positive', 'check_small']" in checks
+    init = (tmp_path / "dlfs" / "__init__.py").read_text(encoding="utf-8")
+    assert "_checks" not in init and "__all__ = ['halve', 'double']" in init
 
 
 def test_export_is_deterministic_and_check_passes_after_it(book: Path):

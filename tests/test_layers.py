@@ -9,7 +9,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dlfs import DEFAULT_DTYPE, Dense, Layer, check_inputs, check_layer_gradients
+from dlfs import Dense, Layer, check_inputs, check_layer_gradients
+from dlfs.layers import DEFAULT_DTYPE
 
 
 def data(shape, seed=0, dtype=np.float64) -> np.ndarray:

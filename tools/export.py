@@ -6,10 +6,25 @@ the module named by the chapter's front matter::
     dlfs:
       module: layers
 
-so ``chapters/01-dense-layer.md`` becomes ``dlfs/layers.py``. Each module gets a
-header naming its chapter and an ``__all__`` of the public top-level names;
-``dlfs/__init__.py`` re-exports them all. The output depends only on the
-chapters, so running the exporter twice changes nothing.
+so ``chapters/01-dense-layer.md`` becomes ``dlfs/layers.py``. A cell tagged
+``export:NAME`` goes into the module ``dlfs/NAME.py`` instead, which several
+chapters may write to (``export:_checks`` gathers the input checks, an internal
+module). Each module gets a header naming its chapters, an ``__all__`` of its
+public top-level names (those not starting with ``_``), and before each cell's
+code a marker naming its chapter and cell (``# %% chapters/x.md cell 12``, code
+cells counted from 0 as nbval's test names count them), so that a traceback
+leads back to the chapter. ``dlfs/__init__.py`` re-exports
+the public classes and functions of the public modules (constants stay in their
+modules) and the version, which is written once, in pyproject.toml.
+
+A class can grow over several cells. A later cell adds a method with the
+decorator ``@add_to_class(Model)`` (the chapter defines it: it sets the
+attribute, so the notebook's class grows as the reader runs the cells); the
+exporter writes the method, without that decorator, into the class's body, so
+the module holds the class whole.
+
+The output depends only on the chapters, so running the exporter twice changes
+nothing.
 
     python tools/export.py           # write dlfs/
     python tools/export.py --check   # exit 1 if dlfs/ differs from the chapters
@@ -21,12 +36,16 @@ from __future__ import annotations
 import argparse
 import ast
 import sys
+import textwrap
+import tomllib
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jupytext
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPORT_TAG = "export"
+GROW_DECORATOR = "add_to_class"
 REGENERATE = "edit the chapter, then run `make export`"
 
 
@@ -52,56 +71,141 @@ def public_names(source: str, where: str) -> list[str]:
     return [name for name in names if not name.startswith("_")]
 
 
-def render_module(chapter: Path, notebook, root: Path) -> tuple[str, list[str]]:
-    """The text of one module and its public names."""
-    rel = chapter.relative_to(root).as_posix()
-    sources = [
-        cell.source.strip()
-        for cell in notebook.cells
-        if cell.cell_type == "code" and EXPORT_TAG in cell.metadata.get("tags", [])
-    ]
-    if not sources:
-        raise SystemExit(f"{rel}: names a module in its front matter but has no cell tagged '{EXPORT_TAG}'")
-    body = "\n\n\n".join(sources)
-    names = public_names(body, rel)
-    header = (
-        f'"""{chapter_title(notebook)}.\n\n'
-        f"Generated from {rel} by tools/export.py: do not edit; {REGENERATE}.\n"
-        '"""\n\n'
-    )
-    all_list = "__all__ = [" + ", ".join(repr(n) for n in names) + "]\n\n"
-    return header + all_list + body + "\n", names
+def api_names(source: str, names: list[str]) -> list[str]:
+    """The public names a user writes: classes and functions, not constants."""
+    defined = {node.name for node in ast.parse(source).body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    return [name for name in names if name in defined]
+
+
+def grows(decorator: ast.expr) -> str | None:
+    """``Name`` if the decorator is ``add_to_class(Name)``."""
+    if (isinstance(decorator, ast.Call) and getattr(decorator.func, "id", None) == GROW_DECORATOR
+            and len(decorator.args) == 1 and isinstance(decorator.args[0], ast.Name)):
+        return decorator.args[0].id
+    return None
+
+
+def grown_class(node: ast.stmt) -> str | None:
+    """The class that a top-level ``@add_to_class(Name)`` function adds itself to, if any."""
+    if isinstance(node, ast.FunctionDef):
+        return next((name for name in map(grows, node.decorator_list) if name), None)
+    return None
+
+
+@dataclass
+class Piece:
+    """One export cell's code in a module, with the methods later cells add to its classes."""
+    marker: str
+    lines: list[str]
+    class_ends: dict[str, int]                       # class name -> its last line (1-based)
+    methods: dict[str, list[str]] = field(default_factory=dict)
+
+    def text(self) -> str:
+        lines = list(self.lines)
+        for name, end in sorted(self.class_ends.items(), key=lambda item: -item[1]):
+            lines[end:end] = [line for method in self.methods.get(name, []) for line in ["", *method.splitlines()]]
+        return "\n".join([self.marker, *lines])
+
+
+def split_cell(source: str, where: str) -> tuple[list[str], dict[str, list[str]]]:
+    """A cell's own lines, and the methods it adds to classes: {class: [method source]}."""
+    lines = source.splitlines()
+    methods: dict[str, list[str]] = {}
+    taken = set()
+    for node in ast.parse(source, filename=where).body:
+        target = grown_class(node)
+        if target is None:
+            continue
+        first = min(d.lineno for d in node.decorator_list)
+        grow = {n for d in node.decorator_list if grows(d) for n in range(d.lineno, d.end_lineno + 1)}
+        body = [lines[n - 1] for n in range(first, node.end_lineno + 1) if n not in grow]
+        methods.setdefault(target, []).append(textwrap.indent(textwrap.dedent("\n".join(body)), "    "))
+        taken |= set(range(first, node.end_lineno + 1))
+    own = [line for n, line in enumerate(lines, start=1) if n not in taken]
+    while own and not own[-1].strip():
+        own.pop()
+    return own, methods
+
+
+def module_of(cell, default: str | None) -> str | None:
+    """The module a code cell is exported to, or None."""
+    for tag in cell.metadata.get("tags", []):
+        if tag == EXPORT_TAG:
+            return default
+        if tag.startswith(EXPORT_TAG + ":"):
+            return tag.partition(":")[2]
+    return None
+
+
+def read_pieces(root: Path) -> dict[str, tuple[list[str], list[Piece]]]:
+    """Every module's chapters and code pieces, in chapter order."""
+    modules: dict[str, tuple[list[str], list[Piece]]] = {}
+    owners: dict[str, str] = {}
+    for chapter in sorted((root / "chapters").glob("*.md")):
+        rel = chapter.relative_to(root).as_posix()
+        notebook = jupytext.read(chapter)
+        default = notebook.metadata.get("dlfs", {}).get("module")
+        if default in owners:
+            raise SystemExit(f"{rel}: module dlfs.{default} is already written by {owners[default]}")
+        if default is not None:
+            owners[default] = rel
+        code_cells = [c for c in notebook.cells if c.cell_type == "code"]
+        exported = 0
+        for number, cell in enumerate(code_cells):
+            module = module_of(cell, default)
+            if module is None:
+                if EXPORT_TAG in cell.metadata.get("tags", []):
+                    raise SystemExit(f"{rel}: a cell is tagged '{EXPORT_TAG}' but the front matter names no module")
+                continue
+            exported += module == default
+            titles, pieces = modules.setdefault(module, ([], []))
+            if chapter_title(notebook) not in titles:
+                titles.append(chapter_title(notebook))
+            where = f"{rel} cell {number}"
+            own, methods = split_cell(cell.source.strip(), where)
+            for name, added in methods.items():
+                owner = next((p for p in reversed(pieces) if name in p.class_ends), None)
+                if owner is None:
+                    raise SystemExit(f"{where}: @{GROW_DECORATOR}({name}) before class {name} is exported to dlfs.{module}")
+                owner.methods.setdefault(name, []).extend(f"    # %% {where}\n{method}" for method in added)
+            if own:
+                tree = ast.parse("\n".join(own), filename=where)
+                ends = {n.name: n.end_lineno for n in tree.body if isinstance(n, ast.ClassDef)}
+                pieces.append(Piece(f"# %% {where}", own, ends))
+        if default is not None and not exported:
+            raise SystemExit(f"{rel}: names a module in its front matter but has no cell tagged '{EXPORT_TAG}'")
+    return modules
 
 
 def render_package(root: Path = ROOT) -> dict[Path, str]:
     """Every file of ``root/dlfs/`` as the chapters in ``root/chapters/`` define it."""
     package = root / "dlfs"
     files: dict[Path, str] = {}
-    exports: list[tuple[str, list[str]]] = []
-    for chapter in sorted((root / "chapters").glob("*.md")):
-        notebook = jupytext.read(chapter)
-        module = notebook.metadata.get("dlfs", {}).get("module")
-        if module is None:
-            continue
-        path = package / f"{module}.py"
-        if path in files:
-            raise SystemExit(f"{chapter.name}: module dlfs.{module} is already written by another chapter")
-        files[path], names = render_module(chapter, notebook, root)
-        exports.append((module, names))
+    imports, every_name = [], []
+    for module, (titles, pieces) in read_pieces(root).items():
+        body = "\n\n\n".join(piece.text() for piece in pieces)
+        names = public_names(body, f"dlfs/{module}.py")
+        sources = ", ".join(sorted({p.marker[5:].split(" cell ")[0] for p in pieces}))
+        header = (f'"""{"; ".join(titles)}.\n\n'
+                  f"Generated from {sources} by tools/export.py: do not edit; {REGENERATE}.\n"
+                  '"""\n\n')
+        all_list = "__all__ = [" + ", ".join(repr(n) for n in names) + "]\n\n"
+        files[package / f"{module}.py"] = header + all_list + body + "\n"
+        api = [] if module.startswith("_") else api_names(body, names)
+        if api:
+            imports.append(f"from dlfs.{module} import " + ", ".join(api))
+            every_name += api
 
+    version = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
     lines = [
         '"""Deep Learning from Scratch: a neural-network framework in NumPy, built in the chapters.\n\n'
         f"Generated by tools/export.py: do not edit; {REGENERATE}.\n"
         '"""\n',
+        *imports,
+        "",
+        f'__version__ = "{version}"  # from pyproject.toml',
+        "__all__ = [" + ", ".join(repr(n) for n in every_name) + "]",
     ]
-    every_name = []
-    for module, names in exports:
-        if names:
-            lines.append(f"from dlfs.{module} import " + ", ".join(names))
-        every_name += names
-    lines.append("")
-    lines.append('__version__ = "0.1.0"')
-    lines.append("__all__ = [" + ", ".join(repr(n) for n in every_name) + "]")
     files[package / "__init__.py"] = "\n".join(lines) + "\n"
     return files
 
