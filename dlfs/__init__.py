@@ -8,9 +8,9 @@ from dlfs.gradcheck import numerical_gradient, relative_error, check_layer_gradi
 from dlfs.activations import as_float_array, check_dvalues, ReLU, Sigmoid, Tanh, Softmax
 from dlfs.losses import Loss, check_probabilities, check_eps, check_same_shape, class_indices, CategoricalCrossEntropy, softmax_cross_entropy_backward, BinaryCrossEntropy, sigmoid_binary_cross_entropy_backward, MeanSquaredError, accuracy, binary_accuracy
 from dlfs.optimizers import check_positive, check_fraction, Optimizer, SGD, Adam
-from dlfs.model import Callback, Model
+from dlfs.model import Model, Callback
 from dlfs.data import read_idx, read_idx_pair, mnist_dir, download_mnist, load_mnist, load_digits_5k, stratified_split, one_hot
 from dlfs.regularization import l2_penalty, Dropout, EarlyStopping
 
 __version__ = "0.1.0"  # from pyproject.toml
-__all__ = ['check_inputs', 'check_count', 'Layer', 'glorot_uniform', 'he_normal', 'Dense', 'numerical_gradient', 'relative_error', 'check_layer_gradients', 'as_float_array', 'check_dvalues', 'ReLU', 'Sigmoid', 'Tanh', 'Softmax', 'Loss', 'check_probabilities', 'check_eps', 'check_same_shape', 'class_indices', 'CategoricalCrossEntropy', 'softmax_cross_entropy_backward', 'BinaryCrossEntropy', 'sigmoid_binary_cross_entropy_backward', 'MeanSquaredError', 'accuracy', 'binary_accuracy', 'check_positive', 'check_fraction', 'Optimizer', 'SGD', 'Adam', 'Callback', 'Model', 'read_idx', 'read_idx_pair', 'mnist_dir', 'download_mnist', 'load_mnist', 'load_digits_5k', 'stratified_split', 'one_hot', 'l2_penalty', 'Dropout', 'EarlyStopping']
+__all__ = ['check_inputs', 'check_count', 'Layer', 'glorot_uniform', 'he_normal', 'Dense', 'numerical_gradient', 'relative_error', 'check_layer_gradients', 'as_float_array', 'check_dvalues', 'ReLU', 'Sigmoid', 'Tanh', 'Softmax', 'Loss', 'check_probabilities', 'check_eps', 'check_same_shape', 'class_indices', 'CategoricalCrossEntropy', 'softmax_cross_entropy_backward', 'BinaryCrossEntropy', 'sigmoid_binary_cross_entropy_backward', 'MeanSquaredError', 'accuracy', 'binary_accuracy', 'check_positive', 'check_fraction', 'Optimizer', 'SGD', 'Adam', 'Model', 'Callback', 'read_idx', 'read_idx_pair', 'mnist_dir', 'download_mnist', 'load_mnist', 'load_digits_5k', 'stratified_split', 'one_hot', 'l2_penalty', 'Dropout', 'EarlyStopping']

@@ -53,15 +53,22 @@ class Layer:
 
     ``forward(inputs, training)`` maps a batch (N, ...) to outputs and remembers what
     ``backward`` needs; ``backward(dvalues)`` takes dL/d(outputs), shaped like the outputs, and
-    returns dL/d(inputs), shaped like the inputs, storing it as ``self.dinputs``.
+    returns dL/d(inputs), shaped like the inputs, storing it as ``self.dinputs``; a layer told
+    ``needs_input_gradient = False`` (a network's first) may skip that and return None.
+    ``parameters()`` and ``gradients()`` hold the learned arrays and their gradients under the
+    same names. ``layer(inputs)`` is ``layer.forward(inputs)``.
     Subclasses register themselves by class name so a saved model can be rebuilt.
     """
 
     registry: dict[str, type["Layer"]] = {}
+    needs_input_gradient = True
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         Layer.registry[cls.__name__] = cls
+
+    def __call__(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
+        return self.forward(inputs, training=training)
 
     def forward(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
         raise NotImplementedError
@@ -70,7 +77,11 @@ class Layer:
         raise NotImplementedError
 
     def parameters(self) -> dict[str, np.ndarray]:
-        """The learned arrays by name; the gradient of ``name`` is ``self.d<name>``."""
+        """The learned arrays by name."""
+        return {}
+
+    def gradients(self) -> dict[str, np.ndarray]:
+        """dL/d(each parameter) after ``backward``, under the names of ``parameters()``."""
         return {}
 
     def get_config(self) -> dict:
@@ -119,7 +130,7 @@ class Dense(Layer):
         rng = np.random.default_rng(rng)       # a seed, None, or a Generator (used as it is)
         self.weights = INITIALIZERS[init](self.n_inputs, self.n_neurons, rng).astype(self.dtype)
         self.biases = np.zeros((1, self.n_neurons), dtype=self.dtype)
-        self.inputs = None
+        self.inputs = self.dweights = self.dbiases = None
 
     def forward(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
         """(N, n_inputs) -> (N, n_neurons)."""
@@ -128,11 +139,12 @@ class Dense(Layer):
         self.output += self.biases
         return self.output
 
-    def backward(self, dvalues: np.ndarray, need_dinputs: bool = True) -> np.ndarray | None:
+    def backward(self, dvalues: np.ndarray) -> np.ndarray | None:
         """dL/d(outputs) (N, n_neurons) -> dL/d(inputs) (N, n_inputs); sets dweights and dbiases.
 
-        The first layer of a network has nobody to pass dL/d(inputs) to: ``need_dinputs=False``
-        skips that product, half of the layer's backward work, and returns None.
+        The first layer of a network has nobody to pass dL/d(inputs) to: with
+        ``needs_input_gradient = False`` it skips that product, half of its backward work, and
+        returns None.
         """
         if self.inputs is None:
             raise RuntimeError("Dense.backward called before forward")
@@ -141,11 +153,14 @@ class Dense(Layer):
             raise ValueError(f"dvalues must have the output's shape {self.output.shape}, got {dvalues.shape}")
         self.dweights = self.inputs.T @ dvalues
         self.dbiases = dvalues.sum(axis=0, keepdims=True)
-        self.dinputs = dvalues @ self.weights.T if need_dinputs else None
+        self.dinputs = dvalues @ self.weights.T if self.needs_input_gradient else None
         return self.dinputs
 
     def parameters(self) -> dict[str, np.ndarray]:
         return {"weights": self.weights, "biases": self.biases}
+
+    def gradients(self) -> dict[str, np.ndarray]:
+        return {"weights": self.dweights, "biases": self.dbiases}
 
     def get_config(self) -> dict:
         return {"n_inputs": self.n_inputs, "n_neurons": self.n_neurons, "init": self.init, "dtype": self.dtype.name}

@@ -8,6 +8,7 @@ __all__ = ['Loss', 'check_probabilities', 'check_eps', 'check_same_shape', 'clas
 # %% chapters/04-losses.md cell 1
 import numpy as np
 
+from dlfs.activations import Sigmoid, Softmax
 from dlfs.layers import check_inputs
 
 
@@ -39,9 +40,39 @@ class Loss:
         losses = self.forward(y_pred, y_true)
         return float(losses.sum() / len(losses))   # np.mean would do the same, with more overhead
 
+    def __call__(self, y_pred: np.ndarray, y_true) -> float:
+        """``loss(y_pred, y_true)`` is the mean loss, as in PyTorch and Keras."""
+        return self.calculate(y_pred, y_true)
+
     def get_config(self) -> dict:
         """The constructor arguments that rebuild this loss."""
         return {}
+
+    # What a model asks of its loss; the subclasses below answer for themselves.
+
+    metric_name: str | None = None      # the score that fit reports beside the loss, if any
+
+    def metric(self, y_pred: np.ndarray, y_true) -> float:
+        raise NotImplementedError(f"{type(self).__name__} has no metric")
+
+    def fuses_with(self, layer) -> bool:
+        """Whether ``fused_backward`` may stand for this loss's and ``layer``'s backward passes."""
+        return False
+
+    def fused_backward(self, y_pred: np.ndarray, y_true) -> np.ndarray:
+        """dL/d(the last layer's inputs), computed at once (see ``fuses_with``)."""
+        raise NotImplementedError
+
+    def check_targets(self, y_true, n_outputs: int, name: str = "y") -> None:
+        """Refuse targets this loss cannot compare with ``n_outputs`` outputs per example.
+
+        By default targets are shaped like the outputs, (N, n_outputs), and finite.
+        """
+        hint = " (reshape with y.reshape(-1, 1))" if np.ndim(y_true) == 1 and n_outputs == 1 else ""
+        try:
+            check_inputs(y_true, n_outputs, name=name)
+        except ValueError as error:
+            raise ValueError(f"{error}{hint}") from None
 
 
 # %% chapters/04-losses.md cell 4
@@ -139,11 +170,28 @@ class CategoricalCrossEntropy(Loss):
         self.dinputs[rows, labels] = -1 / (p * len(labels))
         return self.dinputs
 
+    def check_targets(self, y_true, n_outputs: int, name: str = "y") -> None:
+        """Integer labels (N,) in [0, n_outputs) or one-hot rows (N, n_outputs)."""
+        class_indices(y_true, len(y_true), n_outputs, name=name)
+
     def get_config(self) -> dict:
         return {"eps": self.eps}
 
+    # %% chapters/04-losses.md cell 14
+    def fuses_with(self, layer) -> bool:
+        """After a ``Softmax``, ``fused_backward`` gives dL/d(scores) directly."""
+        return isinstance(layer, Softmax)
 
-# %% chapters/04-losses.md cell 13
+    # %% chapters/04-losses.md cell 14
+    def fused_backward(self, probs: np.ndarray, y_true) -> np.ndarray:
+        return softmax_cross_entropy_backward(probs, y_true)
+
+    # %% chapters/04-losses.md cell 26
+    def metric(self, y_pred: np.ndarray, y_true) -> float:
+        return accuracy(y_pred, y_true)
+
+
+# %% chapters/04-losses.md cell 14
 def softmax_cross_entropy_backward(probs: np.ndarray, y_true) -> np.ndarray:
     """dL/d(scores) of the mean cross-entropy of softmax(scores): ``(probs - Y) / N``, shape (N, C).
 
@@ -157,7 +205,7 @@ def softmax_cross_entropy_backward(probs: np.ndarray, y_true) -> np.ndarray:
     return dinputs
 
 
-# %% chapters/04-losses.md cell 16
+# %% chapters/04-losses.md cell 17
 def _check_binary(y_pred, y_true, name: str = "y_pred") -> tuple[np.ndarray, np.ndarray]:
     """Probabilities (N, k) and targets in [0, 1] of exactly the same shape, checked."""
     y_pred, y_true = check_same_shape(check_probabilities(y_pred, name=name), y_true)
@@ -194,8 +242,21 @@ class BinaryCrossEntropy(Loss):
     def get_config(self) -> dict:
         return {"eps": self.eps}
 
+    # %% chapters/04-losses.md cell 19
+    def fuses_with(self, layer) -> bool:
+        """After a ``Sigmoid``, ``fused_backward`` gives dL/d(scores) directly."""
+        return isinstance(layer, Sigmoid)
 
-# %% chapters/04-losses.md cell 18
+    # %% chapters/04-losses.md cell 19
+    def fused_backward(self, probs: np.ndarray, y_true) -> np.ndarray:
+        return sigmoid_binary_cross_entropy_backward(probs, y_true)
+
+    # %% chapters/04-losses.md cell 26
+    def metric(self, y_pred: np.ndarray, y_true) -> float:
+        return binary_accuracy(y_pred, y_true)
+
+
+# %% chapters/04-losses.md cell 19
 def sigmoid_binary_cross_entropy_backward(probs: np.ndarray, y_true) -> np.ndarray:
     """dL/d(scores) of the mean binary cross-entropy of sigmoid(scores): ``(probs - Y) / (N k)``.
 
@@ -205,7 +266,7 @@ def sigmoid_binary_cross_entropy_backward(probs: np.ndarray, y_true) -> np.ndarr
     return ((probs - y_true) / probs.size).astype(probs.dtype, copy=False)
 
 
-# %% chapters/04-losses.md cell 20
+# %% chapters/04-losses.md cell 21
 class MeanSquaredError(Loss):
     """``mean((y - p)**2)`` over the k outputs; y_pred and y_true (N, k)."""
 
@@ -222,7 +283,7 @@ class MeanSquaredError(Loss):
         return self.dinputs
 
 
-# %% chapters/04-losses.md cell 23
+# %% chapters/04-losses.md cell 24
 def accuracy(y_pred: np.ndarray, y_true) -> float:
     """Fraction of correct predictions.
 
@@ -235,8 +296,12 @@ def accuracy(y_pred: np.ndarray, y_true) -> float:
     return np.count_nonzero(y_pred.argmax(axis=1) == class_indices(y_true, *y_pred.shape)) / len(y_pred)
 
 
-# %% chapters/04-losses.md cell 24
+# %% chapters/04-losses.md cell 25
 def binary_accuracy(y_pred: np.ndarray, y_true) -> float:
     """Fraction of the N*k yes/no answers that are right: p > 0.5 against targets > 0.5; shapes (N, k)."""
     y_pred, y_true = check_same_shape(y_pred, y_true)
     return np.count_nonzero((y_pred > 0.5) == (y_true > 0.5)) / y_pred.size
+
+
+# %% chapters/04-losses.md cell 26
+CategoricalCrossEntropy.metric_name = BinaryCrossEntropy.metric_name = "accuracy"

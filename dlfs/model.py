@@ -3,7 +3,7 @@
 Generated from chapters/06-training-loop.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
 """
 
-__all__ = ['Callback', 'MODEL_FORMAT', 'LOSSES', 'Model']
+__all__ = ['Model', 'Callback', 'MODEL_FORMAT', 'LOSSES']
 
 # %% chapters/06-training-loop.md cell 1
 import json
@@ -14,14 +14,410 @@ from pathlib import Path
 
 import numpy as np
 
-from dlfs.activations import Sigmoid, Softmax
-from dlfs.layers import DEFAULT_DTYPE, Dense, Layer, check_count, check_inputs
-from dlfs.losses import (BinaryCrossEntropy, CategoricalCrossEntropy, Loss, accuracy, binary_accuracy,
-                         class_indices, sigmoid_binary_cross_entropy_backward, softmax_cross_entropy_backward)
+from dlfs.layers import DEFAULT_DTYPE, Layer, check_count, check_inputs
+from dlfs.losses import Loss
 from dlfs.optimizers import Optimizer
 
 
 # %% chapters/06-training-loop.md cell 10
+class Model:
+    """A stack of layers trained as one.
+
+    ``forward`` runs the layers in order; ``backward(output, y_true)`` runs the loss gradient
+    back through them in reverse (one fused step for the last layer when the loss offers it).
+    ``fit``, ``evaluate`` and ``predict`` train and use it on whole data sets, in mini-batches.
+    ``save`` and ``load`` write and read a NumPy ``.npz`` file with a JSON architecture record,
+    never a pickle. ``model(X)`` is ``model.forward(X)``.
+    """
+
+    def __init__(self, layers=None, loss: Loss | None = None, optimizer: Optimizer | None = None):
+        self.layers: list[Layer] = []
+        for layer in _check_layer_list(layers):
+            self.add(layer)
+        self.loss = loss
+        self.optimizer = optimizer
+        self.history: dict[str, list[float]] = {}
+        self.stop_training = False
+
+    def add(self, layer: Layer) -> "Model":
+        """Append ``layer`` to the stack; returns the model. Each layer object may appear once."""
+        if not isinstance(layer, Layer):
+            raise TypeError(f"layer must be a dlfs Layer (Dense, ReLU, ...), got {type(layer).__name__}")
+        for i, existing in enumerate(self.layers):
+            if existing is layer:
+                raise ValueError(f"this layer object is already in the model (layer {i}); "
+                                 "shared layers are not supported: create a new layer")
+        self.layers.append(layer)
+        return self
+
+    def forward(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
+        """(N, n_features) -> the last layer's output, e.g. (N, C) class probabilities."""
+        for layer in self._stack():
+            inputs = layer.forward(inputs, training=training)
+        return inputs
+
+    def __call__(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
+        return self.forward(inputs, training=training)
+
+    def _stack(self) -> list[Layer]:
+        if not self.layers:
+            raise RuntimeError("the model has no layers: add some with model.add(...)")
+        return self.layers
+
+    # %% chapters/06-training-loop.md cell 11
+    def backward(self, output: np.ndarray, y_true, need_dinputs: bool = True) -> np.ndarray | None:
+        """Set the gradients of every layer for ``loss(output, y_true)``; returns dL/d(inputs).
+
+        ``output`` (N, C) or (N, k) is what ``forward`` just returned. With ``need_dinputs=False``
+        the first layer is told that nobody needs dL/d(inputs), and None may come back.
+        """
+        loss = self._require("loss", Loss, "backward")
+        layers = self._stack()
+        if loss.fuses_with(layers[-1]):
+            dvalues = layers[-1].dinputs = loss.fused_backward(output, y_true)
+            layers = layers[:-1]
+        else:
+            dvalues = loss.backward(output, y_true)
+        if not layers:
+            return dvalues
+        layers[0].needs_input_gradient = need_dinputs
+        try:
+            for layer in reversed(layers):
+                dvalues = layer.backward(dvalues)
+        finally:
+            layers[0].needs_input_gradient = True
+        return dvalues
+
+    # %% chapters/06-training-loop.md cell 12
+    def _train_step(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+        """Forward, loss, backward and one optimizer update on one batch; (output, loss)."""
+        output = self.forward(X, training=True)
+        loss = self.loss.calculate(output, y)
+        if not np.isfinite(loss):
+            raise FloatingPointError(f"the loss is {loss}")
+        self.backward(output, y, need_dinputs=False)
+        for layer in self.layers:
+            if layer.parameters():
+                self.optimizer.update_params(layer)
+        return output, loss
+
+    # %% chapters/06-training-loop.md cell 13
+    def _train_epoch(self, X, y, batch_size: int, order, epoch: int, show_bar: bool) -> dict[str, float]:
+        """One epoch of training steps; the epoch's mean loss (and metric) over all rows."""
+        metric = self.loss.metric_name
+        sums = {"loss": 0.0} | ({metric: 0.0} if metric else {})
+        n_batches, b = -(-len(X) // batch_size), 0
+        with self._divergence_guard(lambda: f"epoch {epoch}, batch {b}"):
+            for b, rows in enumerate(_batches(len(X), batch_size, order), start=1):
+                X_batch, y_batch = X[rows], y[rows]
+                output, batch_loss = self._train_step(X_batch, y_batch)
+                sums["loss"] += batch_loss * len(output)
+                if metric:
+                    sums[metric] += self.loss.metric(output, y_batch) * len(output)
+                if show_bar:
+                    print("\r" + _progress_bar(b, n_batches), end="", flush=True)
+            self._check_parameters()     # the last update must not slip out unchecked
+        return {key: total / len(X) for key, total in sums.items()}
+
+    # %% chapters/06-training-loop.md cell 14
+    def fit(self, X, y, epochs: int = 1, batch_size: int = 32, validation_data=None, shuffle: bool = True,
+            seed=None, verbose: int = 1, callbacks=()) -> dict[str, list[float]]:
+        """Train with mini-batch gradient descent; returns ``history`` (one value per epoch).
+
+        X (N, n_features); y integer labels (N,) or one-hot rows (N, C) for
+        CategoricalCrossEntropy, else targets shaped like the output (N, k). Each epoch visits every
+        row once, in a new random order when ``shuffle`` (``seed``, an int or Generator, fixes it).
+        ``history["loss"]`` (and ``"accuracy"`` for the classification losses) is the mean over all
+        N rows; ``validation_data=(X_val, y_val)`` adds ``val_loss`` (and ``val_accuracy``),
+        measured after the epoch. ``verbose=1`` prints one line per epoch, with a progress bar in a
+        terminal. ``callbacks``: Callback objects (or one); see ``Callback`` for how they stop
+        training. Raises FloatingPointError naming the epoch and batch if training diverges.
+        """
+        epochs, batch_size, X, y, validation_data, callbacks = self._check_fit(
+            X, y, epochs, batch_size, validation_data, callbacks)
+        rng = np.random.default_rng(seed)
+        show_bar = verbose and sys.stdout.isatty()
+        self.history, self.stop_training = {}, False
+        for callback in callbacks:
+            callback.on_train_begin(self)
+        try:
+            for epoch in range(1, epochs + 1):
+                order = rng.permutation(len(X)) if shuffle else None
+                logs = self._train_epoch(X, y, batch_size, order, epoch, show_bar)
+                if validation_data is not None:
+                    with self._divergence_guard(lambda: f"epoch {epoch} (validation pass)"):
+                        logs |= {"val_" + key: value for key, value in self._scores(*validation_data).items()}
+                for key, value in logs.items():
+                    self.history.setdefault(key, []).append(value)
+                if verbose:
+                    print(("\r" if show_bar else "") + f"epoch {epoch:>{len(str(epochs))}}/{epochs}  "
+                          + "  ".join(f"{key} {value:.4f}" for key, value in logs.items()))
+                if any([callback.on_epoch_end(self, epoch, logs) for callback in callbacks]) or self.stop_training:
+                    break
+        finally:                             # also after a divergence: a callback may restore weights
+            for callback in callbacks:
+                callback.on_train_end(self)
+        return self.history
+
+    # %% chapters/06-training-loop.md cell 15
+    def _forward_in_batches(self, X: np.ndarray, batch_size: int) -> np.ndarray:
+        return np.concatenate([self.forward(X[rows]) for rows in _batches(len(X), batch_size)])
+
+    # %% chapters/06-training-loop.md cell 15
+    def _scores(self, X: np.ndarray, y: np.ndarray, batch_size: int = 1024) -> dict[str, float]:
+        output = self._forward_in_batches(X, batch_size)
+        scores = {"loss": self.loss.calculate(output, y)}
+        if self.loss.metric_name:
+            scores[self.loss.metric_name] = self.loss.metric(output, y)
+        return scores
+
+    # %% chapters/06-training-loop.md cell 15
+    def predict(self, X, batch_size: int = 1024) -> np.ndarray:
+        """The model's output for X (N, n_features), computed in batches, in evaluation mode."""
+        batch_size = check_count("batch_size", batch_size)
+        return self._forward_in_batches(self._check_X(X), batch_size)
+
+    # %% chapters/06-training-loop.md cell 15
+    def evaluate(self, X, y, batch_size: int = 1024) -> dict[str, float]:
+        """Mean loss (and the loss's metric, e.g. accuracy) over the whole of X and y."""
+        self._require("loss", Loss, "evaluate")
+        batch_size = check_count("batch_size", batch_size)
+        return self._scores(*self._check_data(X, y), batch_size)
+
+    # %% chapters/06-training-loop.md cell 15
+    def summary(self) -> str:
+        """Print, and return, a table of the layers, the learned values in each, and the total."""
+        counts = [sum(param.size for param in layer.parameters().values()) for layer in self.layers]
+        rows = [f"{i:>3}  {layer!r:<68}{count:>10,}" for i, (layer, count) in enumerate(zip(self.layers, counts))]
+        text = "\n".join(rows + [f"{'learned values in all':>73}{sum(counts):>10,}"])
+        print(text)
+        return text
+
+    # %% chapters/06-training-loop.md cell 15
+    def __repr__(self) -> str:
+        return "Model([\n" + "".join(f"    {layer!r},\n" for layer in self.layers) + "])"
+
+    # %% chapters/06-training-loop.md cell 16
+    def _named_parameters(self) -> dict[str, np.ndarray]:
+        """Every parameter array by a file key: "layer0.weights", "layer0.biases", ..."""
+        return {f"layer{i}.{name}": param for i, layer in enumerate(self.layers)
+                for name, param in layer.parameters().items()}
+
+    # %% chapters/06-training-loop.md cell 16
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of every parameter array, layer by layer."""
+        return [param.copy() for param in self._named_parameters().values()]
+
+    # %% chapters/06-training-loop.md cell 16
+    def set_weights(self, weights: list[np.ndarray]) -> None:
+        """Copy ``weights`` (as returned by ``get_weights``) into the layers, all checked first."""
+        params = self._named_parameters()
+        if len(weights) != len(params):
+            raise ValueError(f"weights must hold {len(params)} arrays (one per parameter), got {len(weights)}")
+        converted = []
+        for (key, param), new in zip(params.items(), weights):
+            if np.shape(new) != param.shape:
+                raise ValueError(f"weights for {key} must have shape {param.shape}, got {np.shape(new)}")
+            converted.append(self._finite(key, new, param.dtype, "weights for "))
+        for param, new in zip(params.values(), converted):
+            param[...] = new
+
+    # %% chapters/06-training-loop.md cell 16
+    def _finite(self, key: str, array, dtype: np.dtype, prefix: str = "") -> np.ndarray:
+        """``array`` converted to ``dtype``; a ValueError naming the layer and parameter if not finite."""
+        with np.errstate(over="ignore"):                 # 1e300 -> float32 is inf: reported below
+            array = np.asarray(array).astype(dtype, copy=False)
+        if not np.isfinite(array).all():
+            bad = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
+            layer = self.layers[int(key.split(".")[0].removeprefix("layer"))]
+            raise ValueError(f"{prefix}{key} ({type(layer).__name__}) must be finite, "
+                             f"got {array[bad]} at index {bad}")
+        return array
+
+    # %% chapters/06-training-loop.md cell 18
+    def _require(self, name: str, kind: type, caller: str):
+        """``self.<name>`` if it is a ``kind``; ``caller`` is the method that needs it, for the error."""
+        value = getattr(self, name)
+        if value is None:
+            raise RuntimeError(f"model.{name} is not set: assign a dlfs {kind.__name__} before calling {caller}")
+        if not isinstance(value, kind):
+            raise TypeError(f"model.{name} must be a dlfs {kind.__name__}, got {type(value).__name__}")
+        return value
+
+    # %% chapters/06-training-loop.md cell 18
+    @property
+    def dtype(self) -> np.dtype:
+        """The dtype of the first layer that has one (float32 by default)."""
+        return next((layer.dtype for layer in self.layers if hasattr(layer, "dtype")), np.dtype(DEFAULT_DTYPE))
+
+    # %% chapters/06-training-loop.md cell 18
+    def _check_X(self, X, name: str = "X") -> np.ndarray:
+        """X as a finite (N, n_features) array of the model's dtype."""
+        n_features = getattr(self._stack()[0], "n_inputs", None)
+        one_row = np.ndim(X) == 1 and np.size(X) == (n_features or np.size(X))
+        return _with_hint(check_inputs, "(X.reshape(1, -1) for one example)" if one_row else None,
+                          X, n_features, name=name, dtype=self.dtype)
+
+    # %% chapters/06-training-loop.md cell 18
+    def _check_data(self, X, y, names: tuple[str, str] = ("X", "y")) -> tuple[np.ndarray, np.ndarray]:
+        """X as a finite (N, n_features) array of the model's dtype, and y checked by the loss."""
+        X = self._check_X(X, names[0])
+        y = np.asarray(y)
+        if y.ndim == 0 or len(y) != len(X):
+            raise ValueError(f"{names[1]} must have one row per row of {names[0]} ({len(X)}), got shape {y.shape}")
+        self.loss.check_targets(y, self.forward(X[:1]).shape[1], name=names[1])
+        return X, y
+
+    # %% chapters/06-training-loop.md cell 18
+    def _check_fit(self, X, y, epochs, batch_size, validation_data, callbacks):
+        """Everything ``fit`` receives, checked before the first step, in the same order."""
+        self._require("loss", Loss, "fit")
+        self._require("optimizer", Optimizer, "fit")
+        epochs, batch_size = check_count("epochs", epochs), check_count("batch_size", batch_size)
+        X, y = self._check_data(X, y)
+        if validation_data is not None:
+            if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
+                raise ValueError(f"validation_data must be a pair (X_val, y_val), got {_describe(validation_data)}")
+            validation_data = self._check_data(*validation_data, names=("validation X", "validation y"))
+        return epochs, batch_size, X, y, validation_data, _check_callbacks(callbacks)
+
+    # %% chapters/06-training-loop.md cell 19
+    @contextmanager
+    def _divergence_guard(self, where):
+        """Turn a blow-up inside the block into one FloatingPointError naming ``where()``.
+
+        ``where`` is a function that says where training is ("epoch 3, batch 7"), called only
+        when something goes wrong, so one guard can watch a whole epoch of batches.
+
+        Overflow inside the block is not reported as NumPy warnings; a ValueError that is not
+        caused by inf or nan in the network (a bug, not a blow-up) keeps its own traceback.
+        """
+        with np.errstate(over="ignore", invalid="ignore"):
+            try:
+                yield
+            except (ValueError, FloatingPointError) as error:
+                found = self._non_finite()
+                if found is None and isinstance(error, ValueError):
+                    raise
+                raise FloatingPointError(
+                    f"training diverged at {where()}: {found or error}; "
+                    f"try a smaller learning rate (now {self.optimizer.learning_rate:g})") from error
+
+    # %% chapters/06-training-loop.md cell 19
+    def _non_finite(self) -> str | None:
+        """Where an inf or nan sits in the layers' parameters or last outputs, if anywhere."""
+        for i, layer in enumerate(self.layers):
+            arrays = layer.parameters() | {"output": getattr(layer, "output", None)}
+            for name, array in arrays.items():
+                if array is not None and not np.isfinite(array).all():
+                    return f"layer {i} ({type(layer).__name__}) has inf or nan in its {name}"
+        return None
+
+    # %% chapters/06-training-loop.md cell 19
+    def _check_parameters(self) -> None:
+        """FloatingPointError if any parameter (or last output) holds inf or nan."""
+        found = self._non_finite()
+        if found is not None:
+            raise FloatingPointError(found)
+
+    # %% chapters/06-training-loop.md cell 32
+    def architecture(self) -> dict:
+        """A JSON-ready description of the layers and the loss (no learned values)."""
+        def describe(obj):
+            return None if obj is None else {"class": type(obj).__name__, "config": obj.get_config()}
+        return {"format": MODEL_FORMAT, "layers": [describe(layer) for layer in self.layers],
+                "loss": describe(self.loss)}
+
+    # %% chapters/06-training-loop.md cell 32
+    def save(self, path) -> None:
+        """Write the architecture and the weights to ``path``: a NumPy .npz archive, no pickle."""
+        arrays = self._named_parameters()
+        arrays["architecture"] = np.array(json.dumps(self.architecture()))
+        with open(path, "wb") as file:
+            np.savez(file, **arrays)
+
+    # %% chapters/06-training-loop.md cell 32
+    @classmethod
+    def load(cls, path) -> "Model":
+        """Rebuild a model saved with ``save``: its layers, its loss and its weights (not the optimizer)."""
+        architecture, arrays = _read_model_file(path)
+        try:
+            layers = [Layer.registry[spec["class"]](**spec["config"]) for spec in architecture["layers"]]
+            loss_spec = architecture["loss"]
+            loss = None if loss_spec is None else LOSSES[loss_spec["class"]](**loss_spec["config"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"{path}: the architecture record cannot be rebuilt ({error!r})") from error
+        model = cls(layers, loss)
+        model._set_saved_arrays(arrays, path)
+        return model
+
+    # %% chapters/06-training-loop.md cell 33
+    def load_weights(self, path) -> None:
+        """Load the weights saved by ``save`` from a model of the same architecture.
+
+        What must match is what the weights depend on: the layer classes, in order, and the name,
+        shape and dtype of every parameter array. Settings that only chose the starting weights
+        (Dense's ``init``) may differ.
+        """
+        architecture, arrays = _read_model_file(path)
+        saved, own = architecture.get("layers"), self.architecture()["layers"]
+        difference = _layer_difference(saved, own) or _array_difference(arrays, self._named_parameters())
+        if difference:
+            raise ValueError(f"{path} holds another architecture: {_summary(saved)}; "
+                             f"this model is {_summary(own)} ({difference})")
+        self._set_saved_arrays(arrays, path)
+
+    # %% chapters/06-training-loop.md cell 33
+    def _set_saved_arrays(self, arrays: dict[str, np.ndarray], path) -> None:
+        """Check every array of a file (names, shapes, dtypes, finite), then copy them all in."""
+        expected = self._named_parameters()
+        if set(arrays) != set(expected):
+            raise ValueError(f"{path}: expected the arrays {sorted(expected)}, found {sorted(arrays)}")
+        for key, param in expected.items():
+            saved = arrays[key]
+            if saved.shape != param.shape or saved.dtype != param.dtype:
+                raise ValueError(f"{path}: {key} must be {param.dtype} of shape {param.shape}, "
+                                 f"got {saved.dtype} of shape {saved.shape}")
+            self._finite(key, saved, param.dtype, f"{path}: ")
+        for key, param in expected.items():
+            param[...] = arrays[key]
+
+
+# %% chapters/06-training-loop.md cell 13
+def _batches(n_rows: int, batch_size: int, order: np.ndarray | None = None):
+    """Row selectors covering ``n_rows`` rows, ``batch_size`` at a time.
+
+    Slices in the natural order, or slices of the permutation ``order`` (index arrays).
+    """
+    for start in range(0, n_rows, batch_size):
+        yield slice(start, start + batch_size) if order is None else order[start:start + batch_size]
+
+
+def _progress_bar(done: int, total: int, width: int = 30) -> str:
+    filled = width * done // total
+    return f"[{'=' * filled}{'.' * (width - filled)}] {done}/{total}"
+
+
+class Callback:
+    """Hooks into ``Model.fit``; override the ones you need.
+
+    ``on_epoch_end(model, epoch, logs)`` gets the epoch number (from 1) and that epoch's
+    figures (``logs["loss"]``, ``logs["val_accuracy"]``, ...); returning True, or setting
+    ``model.stop_training = True`` (as in Keras), stops training. ``on_train_end`` runs even
+    when ``fit`` stops with an error.
+    """
+
+    def on_train_begin(self, model) -> None:
+        pass
+
+    def on_epoch_end(self, model, epoch: int, logs: dict[str, float]) -> bool:
+        return False
+
+    def on_train_end(self, model) -> None:
+        pass
+
+
+# %% chapters/06-training-loop.md cell 17
 def _describe(value) -> str:
     """What came, for an error message: "an array of shape (10, 4)", "a tuple of 3 items", "dict"."""
     if isinstance(value, np.ndarray):
@@ -41,6 +437,13 @@ def _with_hint(check, hint: str | None, *args, **kwargs):
         raise ValueError(f"{error} {hint}") from None
 
 
+def _check_layer_list(layers) -> list:
+    """``layers`` as a list; a single layer is a mistake worth naming."""
+    if isinstance(layers, Layer):
+        raise TypeError(f"Model takes a list of layers: Model([{type(layers).__name__}(...), ...])")
+    return list(layers or [])
+
+
 def _check_callbacks(callbacks) -> list:
     """``callbacks`` as a list of Callback objects; a single Callback is wrapped in a list."""
     if isinstance(callbacks, Callback):
@@ -55,38 +458,7 @@ def _check_callbacks(callbacks) -> list:
     return callbacks
 
 
-def _batches(n_rows: int, batch_size: int, order: np.ndarray | None = None):
-    """Row selectors covering ``n_rows`` rows, ``batch_size`` at a time.
-
-    Slices in the natural order, or slices of the permutation ``order`` (index arrays).
-    """
-    for start in range(0, n_rows, batch_size):
-        yield slice(start, start + batch_size) if order is None else order[start:start + batch_size]
-
-
-def _progress_bar(done: int, total: int, width: int = 30) -> str:
-    filled = width * done // total
-    return f"[{'=' * filled}{'.' * (width - filled)}] {done}/{total}"
-
-
-class Callback:
-    """Hooks into ``Model.fit``; override the ones you need.
-
-    ``on_epoch_end(model, epoch, logs)`` gets the epoch number (from 1) and that epoch's
-    figures (``logs["loss"]``, ``logs["val_accuracy"]``, ...); returning True stops training.
-    ``on_train_end`` runs even when ``fit`` stops with an error.
-    """
-
-    def on_train_begin(self, model) -> None:
-        pass
-
-    def on_epoch_end(self, model, epoch: int, logs: dict[str, float]) -> bool:
-        return False
-
-    def on_train_end(self, model) -> None:
-        pass
-
-
+# %% chapters/06-training-loop.md cell 30
 MODEL_FORMAT = "dlfs.Model/1"
 LOSSES = Loss.registry          # every Loss subclass by class name, including those defined later
 
@@ -126,6 +498,7 @@ def _array_difference(arrays: dict[str, np.ndarray], params: dict[str, np.ndarra
     return None
 
 
+# %% chapters/06-training-loop.md cell 31
 def _read_model_file(path) -> tuple[dict, dict[str, np.ndarray]]:
     """The architecture record and the weight arrays of a file written by ``Model.save``.
 
@@ -150,374 +523,3 @@ def _read_model_file(path) -> tuple[dict, dict[str, np.ndarray]]:
     if not isinstance(architecture, dict) or architecture.get("format") != MODEL_FORMAT:
         raise ValueError(f"{path}: the architecture record is not in the {MODEL_FORMAT} format")
     return architecture, arrays
-
-
-# %% chapters/06-training-loop.md cell 11
-class Model:
-    """A stack of layers trained as one.
-
-    ``forward`` runs the layers in order; ``backward(output, y_true)`` runs the loss gradient
-    back through them in reverse (a fused gradient at the scores when the model ends in ``Softmax``
-    with ``CategoricalCrossEntropy`` or in ``Sigmoid`` with ``BinaryCrossEntropy``). ``fit``, ``evaluate``
-    and ``predict`` train and use it on whole data sets, in mini-batches. ``save`` and ``load``
-    write and read a NumPy ``.npz`` file with a JSON architecture record, never a pickle.
-    """
-
-    def __init__(self, layers=None, loss: Loss | None = None, optimizer: Optimizer | None = None):
-        self.layers: list[Layer] = []
-        for layer in layers or []:
-            self.add(layer)
-        self.loss = loss
-        self.optimizer = optimizer
-        self.history: dict[str, list[float]] = {}
-
-    def add(self, layer: Layer) -> "Model":
-        """Append ``layer`` to the stack; returns the model.
-
-        Each layer object may appear once: a layer remembers only its last input and holds one
-        set of gradients, so one object at two places would get wrong gradients and two updates.
-        """
-        if not isinstance(layer, Layer):
-            raise TypeError(f"layer must be a dlfs Layer (Dense, ReLU, ...), got {type(layer).__name__}")
-        for i, existing in enumerate(self.layers):
-            if existing is layer:
-                raise ValueError(f"this layer object is already in the model (layer {i}); "
-                                 "shared layers are not supported: create a new layer")
-        self.layers.append(layer)
-        return self
-
-    # -- one batch ---------------------------------------------------------------------------
-
-    def forward(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
-        """(N, n_features) -> the last layer's output, e.g. (N, C) class probabilities."""
-        for layer in self._stack():
-            inputs = layer.forward(inputs, training=training)
-        return inputs
-
-    def backward(self, output: np.ndarray, y_true, need_dinputs: bool = True) -> np.ndarray | None:
-        """Set the gradients of every layer for ``loss(output, y_true)``; returns dL/d(inputs).
-
-        ``output`` (N, C) or (N, k) is what ``forward`` just returned. With Softmax + CategoricalCrossEntropy
-        the gradient at the scores is (Y_hat - Y) / N, with Sigmoid + BinaryCrossEntropy it is
-        (Y_hat - Y) / (N k), without going through either Jacobian.
-        Training needs no gradient for the data: ``need_dinputs=False`` lets a first ``Dense``
-        layer skip that product and returns None.
-        """
-        loss = self._require("loss", Loss, "backward")
-        layers = self._stack()
-        fused = self._fused_gradient(layers[-1], loss)
-        if fused is not None:
-            dvalues = layers[-1].dinputs = fused(output, y_true)
-            layers = layers[:-1]
-        else:
-            dvalues = loss.backward(output, y_true)
-        for layer in reversed(layers[1:]):
-            dvalues = layer.backward(dvalues)
-        if not layers:
-            return dvalues
-        if isinstance(layers[0], Dense) and not need_dinputs:
-            return layers[0].backward(dvalues, need_dinputs=False)
-        return layers[0].backward(dvalues)
-
-    @staticmethod
-    def _fused_gradient(last: Layer, loss: Loss):
-        """The fused dL/d(scores) function for this last layer and loss, or None."""
-        if isinstance(last, Softmax) and isinstance(loss, CategoricalCrossEntropy):
-            return softmax_cross_entropy_backward
-        if isinstance(last, Sigmoid) and isinstance(loss, BinaryCrossEntropy):
-            return sigmoid_binary_cross_entropy_backward
-        return None
-
-    def _stack(self) -> list[Layer]:
-        if not self.layers:
-            raise RuntimeError("the model has no layers: add some with model.add(...)")
-        return self.layers
-
-    def _require(self, name: str, kind: type, caller: str):
-        """``self.<name>`` if it is a ``kind``; ``caller`` is the method that needs it, for the error."""
-        value = getattr(self, name)
-        if value is None:
-            raise RuntimeError(f"model.{name} is not set: assign a dlfs {kind.__name__} before calling {caller}")
-        if not isinstance(value, kind):
-            raise TypeError(f"model.{name} must be a dlfs {kind.__name__}, got {type(value).__name__}")
-        return value
-
-    # -- whole data sets ---------------------------------------------------------------------
-
-    def _check_X(self, X, name: str = "X") -> np.ndarray:
-        """X as a finite (N, n_features) array of the model's dtype."""
-        n_features = getattr(self._stack()[0], "n_inputs", None)
-        one_row = np.ndim(X) == 1 and np.size(X) == (n_features or np.size(X))
-        return _with_hint(check_inputs, "(X.reshape(1, -1) for one example)" if one_row else None,
-                          X, n_features, name=name, dtype=self.dtype)
-
-    def _check_data(self, X, y, names: tuple[str, str] = ("X", "y")) -> tuple[np.ndarray, np.ndarray]:
-        """X as a finite (N, n_features) array of the model's dtype, and y checked against the loss.
-
-        With CategoricalCrossEntropy y holds class labels (N,) or one-hot rows (N, C); with any
-        other loss y must be shaped like the model's output (N, k). The caller has checked the loss.
-        """
-        X = self._check_X(X, names[0])
-        y = np.asarray(y)
-        if y.ndim == 0 or len(y) != len(X):
-            raise ValueError(f"{names[1]} must have one row per row of {names[0]} ({len(X)}), got shape {y.shape}")
-        n_outputs = self.forward(X[:1]).shape[1]
-        if isinstance(self.loss, CategoricalCrossEntropy):
-            class_indices(y, len(X), n_outputs, name=names[1])
-        else:
-            hint = "(reshape with y.reshape(-1, 1))" if y.ndim == 1 and n_outputs == 1 else None
-            _with_hint(check_inputs, hint, y, n_outputs, name=names[1])
-        return X, y
-
-    def _train_step(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
-        """Forward, loss, backward and one optimizer update on one batch; (output, loss)."""
-        output = self.forward(X, training=True)
-        loss = self.loss.calculate(output, y)
-        if not np.isfinite(loss):
-            raise FloatingPointError(f"the loss is {loss}")
-        self.backward(output, y, need_dinputs=False)
-        for layer in self.layers:
-            if layer.parameters():
-                self.optimizer.update_params(layer)
-        return output, loss
-
-    def _non_finite(self) -> str | None:
-        """Where an inf or nan sits in the layers' parameters or last outputs, if anywhere."""
-        for i, layer in enumerate(self.layers):
-            arrays = layer.parameters() | {"output": getattr(layer, "output", None)}
-            for name, array in arrays.items():
-                if array is not None and not np.isfinite(array).all():
-                    return f"layer {i} ({type(layer).__name__}) has inf or nan in its {name}"
-        return None
-
-    def fit(self, X, y, epochs: int = 1, batch_size: int = 32, validation_data=None, shuffle: bool = True,
-            seed=None, verbose: int = 1, callbacks=()) -> dict[str, list[float]]:
-        """Train with mini-batch gradient descent; returns ``history`` (one value per epoch).
-
-        X (N, n_features); y integer labels (N,) or one-hot rows (N, C) for
-        CategoricalCrossEntropy, else targets shaped like the output (N, k).
-        Each epoch visits every row once, in a new random order when ``shuffle`` (``seed``, an
-        int or Generator, fixes that order). ``history["loss"]`` (and ``"accuracy"`` for
-        classification: ``accuracy`` with CategoricalCrossEntropy, ``binary_accuracy`` with
-        BinaryCrossEntropy) is the mean over all N rows (batch losses weighted by batch size);
-        ``validation_data=(X_val, y_val)`` adds ``val_loss`` (and ``val_accuracy``), measured after
-        the epoch. Each call starts a new history. ``verbose=1`` prints one line per epoch, with a
-        progress bar when stdout is a terminal. ``callbacks`` is a list of Callback objects (or one
-        Callback); each callback's ``on_epoch_end(model, epoch, logs)`` may return True to stop;
-        ``on_train_end`` runs even when training stops with an error. If the loss, the network's
-        outputs or its parameters become inf or nan, raises FloatingPointError naming the epoch and
-        the batch (or the validation pass).
-        """
-        self._require("loss", Loss, "fit")
-        self._require("optimizer", Optimizer, "fit")
-        epochs, batch_size = check_count("epochs", epochs), check_count("batch_size", batch_size)
-        X, y = self._check_data(X, y)
-        if validation_data is not None:
-            if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
-                raise ValueError(f"validation_data must be a pair (X_val, y_val), got {_describe(validation_data)}")
-            validation_data = self._check_data(*validation_data, names=("validation X", "validation y"))
-        callbacks = _check_callbacks(callbacks)
-        score = self._accuracy_function()
-        rng = np.random.default_rng(seed)
-        n_batches = -(-len(X) // batch_size)
-        show_bar = verbose and sys.stdout.isatty()
-        self.history = {}
-        for callback in callbacks:
-            callback.on_train_begin(self)
-        try:
-            for epoch in range(1, epochs + 1):
-                order = rng.permutation(len(X)) if shuffle else None
-                sums = {"loss": 0.0, "accuracy": 0.0}
-                b = 0
-                with self._divergence_guard(lambda: f"epoch {epoch}, batch {b}"):
-                    for b, rows in enumerate(_batches(len(X), batch_size, order), start=1):
-                        X_batch, y_batch = X[rows], y[rows]
-                        output, batch_loss = self._train_step(X_batch, y_batch)
-                        sums["loss"] += batch_loss * len(output)
-                        if score is not None:
-                            sums["accuracy"] += score(output, y_batch) * len(output)
-                        if show_bar:
-                            print("\r" + _progress_bar(b, n_batches), end="", flush=True)
-                    self._check_parameters()     # the last update must not slip out unchecked
-                logs = {key: total / len(X) for key, total in sums.items() if key == "loss" or score is not None}
-                if validation_data is not None:
-                    with self._divergence_guard(lambda: f"epoch {epoch} (validation pass)"):
-                        logs |= {"val_" + key: value for key, value in self._scores(*validation_data).items()}
-                for key, value in logs.items():
-                    self.history.setdefault(key, []).append(value)
-                if verbose:
-                    print(("\r" if show_bar else "") + f"epoch {epoch:>{len(str(epochs))}}/{epochs}  "
-                          + "  ".join(f"{key} {value:.4f}" for key, value in logs.items()))
-                if any([callback.on_epoch_end(self, epoch, logs) for callback in callbacks]):
-                    break
-        finally:                             # also after a divergence: a callback may restore weights
-            for callback in callbacks:
-                callback.on_train_end(self)
-        return self.history
-
-    @contextmanager
-    def _divergence_guard(self, where):
-        """Turn a blow-up inside the block into one FloatingPointError naming ``where()``.
-
-        ``where`` is a function that says where training is ("epoch 3, batch 7"), called only
-        when something goes wrong, so one guard can watch a whole epoch of batches.
-
-        Overflow inside the block is not reported as NumPy warnings; a ValueError that is not
-        caused by inf or nan in the network (a bug, not a blow-up) keeps its own traceback.
-        """
-        with np.errstate(over="ignore", invalid="ignore"):
-            try:
-                yield
-            except (ValueError, FloatingPointError) as error:
-                found = self._non_finite()
-                if found is None and isinstance(error, ValueError):
-                    raise
-                raise FloatingPointError(
-                    f"training diverged at {where()}: {found or error}; "
-                    f"try a smaller learning rate (now {self.optimizer.learning_rate:g})") from error
-
-    def _check_parameters(self) -> None:
-        """FloatingPointError if any parameter (or last output) holds inf or nan."""
-        found = self._non_finite()
-        if found is not None:
-            raise FloatingPointError(found)
-
-    def _accuracy_function(self):
-        """``binary_accuracy`` for BinaryCrossEntropy, ``accuracy`` for CategoricalCrossEntropy, else None."""
-        if isinstance(self.loss, BinaryCrossEntropy):
-            return binary_accuracy
-        if isinstance(self.loss, CategoricalCrossEntropy):
-            return accuracy
-        return None
-
-    def _forward_in_batches(self, X: np.ndarray, batch_size: int) -> np.ndarray:
-        return np.concatenate([self.forward(X[rows]) for rows in _batches(len(X), batch_size)])
-
-    def _scores(self, X: np.ndarray, y: np.ndarray, batch_size: int = 1024) -> dict[str, float]:
-        output = self._forward_in_batches(X, batch_size)
-        scores = {"loss": self.loss.calculate(output, y)}
-        score = self._accuracy_function()
-        if score is not None:
-            scores["accuracy"] = score(output, y)
-        return scores
-
-    def predict(self, X, batch_size: int = 1024) -> np.ndarray:
-        """The model's output for X (N, n_features), computed in batches, in evaluation mode."""
-        batch_size = check_count("batch_size", batch_size)
-        return self._forward_in_batches(self._check_X(X), batch_size)
-
-    def evaluate(self, X, y, batch_size: int = 1024) -> dict[str, float]:
-        """Mean loss (and accuracy, for classification losses) over the whole of X and y."""
-        self._require("loss", Loss, "evaluate")
-        batch_size = check_count("batch_size", batch_size)
-        return self._scores(*self._check_data(X, y), batch_size)
-
-    # -- weights and files -------------------------------------------------------------------
-
-    @property
-    def dtype(self) -> np.dtype:
-        """The dtype of the first layer that has one (float32 by default)."""
-        return next((layer.dtype for layer in self.layers if hasattr(layer, "dtype")), np.dtype(DEFAULT_DTYPE))
-
-    def _named_parameters(self) -> dict[str, np.ndarray]:
-        """Every parameter array by a file key: "layer0.weights", "layer0.biases", ..."""
-        return {f"layer{i}.{name}": param for i, layer in enumerate(self.layers)
-                for name, param in layer.parameters().items()}
-
-    def get_weights(self) -> list[np.ndarray]:
-        """Copies of every parameter array, layer by layer."""
-        return [param.copy() for param in self._named_parameters().values()]
-
-    def set_weights(self, weights: list[np.ndarray]) -> None:
-        """Copy ``weights`` (as returned by ``get_weights``) into the layers.
-
-        Every array is checked (shape, finite after conversion to the layer's dtype) before any is
-        copied, so a refused call changes nothing.
-        """
-        params = self._named_parameters()
-        if len(weights) != len(params):
-            raise ValueError(f"weights must hold {len(params)} arrays (one per parameter), got {len(weights)}")
-        converted = []
-        for (key, param), new in zip(params.items(), weights):
-            if np.shape(new) != param.shape:
-                raise ValueError(f"weights for {key} must have shape {param.shape}, got {np.shape(new)}")
-            converted.append(self._finite(key, new, param.dtype, "weights for "))
-        for param, new in zip(params.values(), converted):
-            param[...] = new
-
-    def _finite(self, key: str, array, dtype: np.dtype, prefix: str = "") -> np.ndarray:
-        """``array`` converted to ``dtype``; a ValueError naming the layer and parameter if not finite."""
-        with np.errstate(over="ignore"):                 # 1e300 -> float32 is inf: reported below
-            array = np.asarray(array).astype(dtype, copy=False)
-        if not np.isfinite(array).all():
-            bad = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
-            layer = self.layers[int(key.split(".")[0].removeprefix("layer"))]
-            raise ValueError(f"{prefix}{key} ({type(layer).__name__}) must be finite, "
-                             f"got {array[bad]} at index {bad}")
-        return array
-
-    def architecture(self) -> dict:
-        """A JSON-ready description of the layers and the loss (no learned values)."""
-        def describe(obj):
-            return None if obj is None else {"class": type(obj).__name__, "config": obj.get_config()}
-        return {"format": MODEL_FORMAT, "layers": [describe(layer) for layer in self.layers],
-                "loss": describe(self.loss)}
-
-    def save(self, path) -> None:
-        """Write the architecture and the weights to ``path``: a NumPy .npz archive, no pickle."""
-        arrays = self._named_parameters()
-        arrays["architecture"] = np.array(json.dumps(self.architecture()))
-        with open(path, "wb") as file:
-            np.savez(file, **arrays)
-
-    @classmethod
-    def load(cls, path) -> "Model":
-        """Rebuild a model saved with ``save``: its layers, its loss and its weights (not the optimizer)."""
-        architecture, arrays = _read_model_file(path)
-        try:
-            layers = [Layer.registry[spec["class"]](**spec["config"]) for spec in architecture["layers"]]
-            loss_spec = architecture["loss"]
-            loss = None if loss_spec is None else LOSSES[loss_spec["class"]](**loss_spec["config"])
-        except (KeyError, TypeError, ValueError) as error:
-            raise ValueError(f"{path}: the architecture record cannot be rebuilt ({error!r})") from error
-        model = cls(layers, loss)
-        model._set_saved_arrays(arrays, path)
-        return model
-
-    def load_weights(self, path) -> None:
-        """Load the weights saved by ``save`` from a model of the same architecture.
-
-        What must match is what the weights depend on: the layer classes, in order, and the name,
-        shape and dtype of every parameter array. Settings that only chose the starting weights
-        (Dense's ``init``) may differ.
-        """
-        architecture, arrays = _read_model_file(path)
-        saved, own = architecture.get("layers"), self.architecture()["layers"]
-        difference = _layer_difference(saved, own) or _array_difference(arrays, self._named_parameters())
-        if difference:
-            raise ValueError(f"{path} holds another architecture: {_summary(saved)}; "
-                             f"this model is {_summary(own)} ({difference})")
-        self._set_saved_arrays(arrays, path)
-
-    def _set_saved_arrays(self, arrays: dict[str, np.ndarray], path) -> None:
-        """Check every array of a file (names, shapes, dtypes, finite), then copy them all in."""
-        expected = self._named_parameters()
-        if set(arrays) != set(expected):
-            raise ValueError(f"{path}: expected the arrays {sorted(expected)}, found {sorted(arrays)}")
-        for key, param in expected.items():
-            saved = arrays[key]
-            if saved.shape != param.shape or saved.dtype != param.dtype:
-                raise ValueError(f"{path}: {key} must be {param.dtype} of shape {param.shape}, "
-                                 f"got {saved.dtype} of shape {saved.shape}")
-            self._finite(key, saved, param.dtype, f"{path}: ")
-        for key, param in expected.items():
-            param[...] = arrays[key]
-
-    def summary(self) -> str:
-        """A table of the layers, the number of learned values in each, and the total."""
-        counts = [sum(param.size for param in layer.parameters().values()) for layer in self.layers]
-        rows = [f"{i:>3}  {layer!r:<68}{count:>10,}" for i, (layer, count) in enumerate(zip(self.layers, counts))]
-        return "\n".join(rows + [f"{'learned values in all':>73}{sum(counts):>10,}"])
-
-    def __repr__(self) -> str:
-        return "Model([\n" + "".join(f"    {layer!r},\n" for layer in self.layers) + "])"

@@ -41,7 +41,7 @@ class Optimizer:
     """Updates the parameters of a layer from their gradients.
 
     ``update_params(layer)`` changes every array in ``layer.parameters()`` in place, using the
-    gradient ``layer.d<name>`` of the same shape. The learning rate decays as
+    gradient of the same name and shape in ``layer.gradients()``. The learning rate decays as
     ``learning_rate / (1 + decay * t)`` after t updates of that layer; ``weight_decay`` adds
     ``weight_decay * param`` to each gradient (an L2 penalty, as in ``torch.optim``).
     State (step counts, velocities, moment estimates) is kept per layer in ``self.state``, a
@@ -66,16 +66,14 @@ class Optimizer:
         return self.learning_rate / (1.0 + self.decay * step)
 
     def update_params(self, layer) -> None:
-        """One update of every array in ``layer.parameters()`` from its gradient ``layer.d<name>``."""
-        params = layer.parameters()
-        grads = {}
+        """One update of every array in ``layer.parameters()`` from ``layer.gradients()``."""
+        params, grads = layer.parameters(), layer.gradients()
         for name, param in params.items():
-            grad = getattr(layer, "d" + name, None)
+            grad = grads.get(name)
             if grad is None:
-                raise RuntimeError(f"{type(layer).__name__} has no gradient d{name}: call backward before update_params")
+                raise RuntimeError(f"{type(layer).__name__} has no gradient for {name}: call backward before update_params")
             if np.shape(grad) != param.shape:
-                raise ValueError(f"d{name} must have the shape of {name} {param.shape}, got {np.shape(grad)}")
-            grads[name] = grad
+                raise ValueError(f"the gradient of {name} must have its shape {param.shape}, got {np.shape(grad)}")
         state = self.state.setdefault(layer, {"step": 0})
         learning_rate = self.current_learning_rate(state["step"])
         state["step"] += 1

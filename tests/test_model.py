@@ -668,3 +668,80 @@ def test_summary_counts_every_learned_value():
     assert counts[:-1] == [784 * 128 + 128, 0, 128 * 64 + 64, 0, 64 * 10 + 10, 0]
     assert counts[-1] == 784 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10
     assert lines[0].lstrip().startswith("0  Dense(n_inputs=784")
+
+
+# --- the habits of PyTorch and Keras users, and one contract between Model, layers and losses ---
+
+def test_layers_models_and_losses_are_callable():
+    model = seed_readme_model(np.float64)
+    X, y = clusters(5, seed=3)
+    np.testing.assert_array_equal(model(X), model.forward(X))
+    dense = model.layers[0]
+    np.testing.assert_array_equal(dense(X), dense.forward(X))
+    loss = CategoricalCrossEntropy()
+    assert loss(model(X), y) == loss.calculate(model(X), y)
+
+
+def test_a_callback_can_stop_training_the_keras_way():
+    class StopAfterTwo(Callback):
+        def on_epoch_end(self, model, epoch, logs):
+            if epoch == 2:
+                model.stop_training = True
+
+    model = seed_readme_model()
+    model.loss, model.optimizer = CategoricalCrossEntropy(), SGD(learning_rate=0.1)
+    X, y = clusters(64, seed=0)
+    history = model.fit(X, y, epochs=5, verbose=0, callbacks=[StopAfterTwo()])
+    assert len(history["loss"]) == 2
+    assert len(model.fit(X, y, epochs=3, verbose=0)["loss"]) == 3      # the next fit starts afresh
+
+
+def test_summary_prints_the_text_it_returns(capsys):
+    text = seed_readme_model().summary()
+    assert capsys.readouterr().out == text + "\n"
+
+
+def test_a_single_layer_instead_of_a_list_is_named():
+    with pytest.raises(TypeError, match=r"Model takes a list of layers: Model\(\[Dense\(...\), ...\]\)"):
+        Model(Dense(4, 3))
+
+
+def test_the_model_tells_its_first_layer_that_no_input_gradient_is_needed():
+    model = seed_readme_model(np.float64)
+    model.loss, model.optimizer = CategoricalCrossEntropy(), SGD(learning_rate=0.1)
+    X, y = clusters(32, seed=1)
+    model.fit(X, y, epochs=1, verbose=0)
+    first = model.layers[0]
+    assert first.dinputs is None and first.needs_input_gradient      # skipped in training, then reset
+    dinputs = model.backward(model.forward(X), y)
+    assert dinputs.shape == X.shape
+
+
+def test_model_knows_no_loss_or_layer_class():
+    """Loss-specific behaviour lives on the loss: model.py names no loss and no layer type."""
+    import ast
+
+    import dlfs
+    import dlfs.model
+
+    tree = ast.parse(open(dlfs.model.__file__, encoding="utf-8").read())
+    used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    used |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) for alias in node.names}
+    classes = {name for name in dlfs.__all__ if isinstance(getattr(dlfs, name), type)}
+    assert used & classes <= {"Model", "Callback", "Layer", "Loss", "Optimizer"}
+
+
+def test_a_new_loss_with_its_own_metric_and_shortcut_needs_no_change_to_model():
+    class SoftmaxHinge(CategoricalCrossEntropy):
+        """Cross-entropy that reports the error rate instead of the accuracy."""
+        metric_name = "error_rate"
+
+        def metric(self, y_pred, y_true):
+            return 1 - super().metric(y_pred, y_true)
+
+    model = seed_readme_model()
+    model.loss, model.optimizer = SoftmaxHinge(), SGD(learning_rate=0.1)
+    X, y = clusters(64, seed=2)
+    history = model.fit(X, y, epochs=2, verbose=0, validation_data=(X, y))
+    assert set(history) == {"loss", "error_rate", "val_loss", "val_error_rate"}
+    assert model.evaluate(X, y)["error_rate"] == pytest.approx(1 - CategoricalCrossEntropy().metric(model.predict(X), y))
