@@ -3,34 +3,13 @@
 Generated from chapters/03-activations.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
 """
 
-__all__ = ['as_float_array', 'check_dvalues', 'ReLU', 'Sigmoid', 'Tanh', 'Softmax']
+__all__ = ['ReLU', 'Sigmoid', 'Tanh', 'Softmax']
 
 # %% chapters/03-activations.md cell 1
 import numpy as np
 
+from dlfs._checks import as_float_array, check_dvalues, check_inputs
 from dlfs.layers import Layer
-
-
-# %% chapters/03-activations.md cell 6
-def as_float_array(inputs) -> np.ndarray:
-    """``inputs`` as an array: floating dtypes are kept, anything else (integers, bools) becomes float64."""
-    array = np.asarray(inputs)
-    return array if array.dtype.kind == "f" else array.astype(np.float64)
-
-
-def check_dvalues(layer: Layer, dvalues: np.ndarray) -> np.ndarray:
-    """Return ``dvalues`` as an array after checking that ``layer.forward`` has run and that
-    ``dvalues`` has the shape of ``layer.output``; raise RuntimeError or ValueError otherwise."""
-    output = getattr(layer, "output", None)
-    if output is None:
-        raise RuntimeError(f"{type(layer).__name__}.backward called before forward")
-    dvalues = np.asarray(dvalues)
-    if dvalues.shape != output.shape:
-        raise ValueError(
-            f"{type(layer).__name__}.backward: dvalues must have the output's shape {output.shape}, "
-            f"got {dvalues.shape}"
-        )
-    return dvalues
 
 
 # %% chapters/03-activations.md cell 7

@@ -3,51 +3,21 @@
 Generated from chapters/01-dense-layer.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
 """
 
-__all__ = ['DEFAULT_DTYPE', 'check_inputs', 'check_count', 'Layer', 'glorot_uniform', 'he_normal', 'INITIALIZERS', 'Dense']
+__all__ = ['DEFAULT_DTYPE', 'Layer', 'glorot_uniform', 'he_normal', 'INITIALIZERS', 'Dense']
 
 # %% chapters/01-dense-layer.md cell 1
 import math
 
 import numpy as np
 
+from dlfs._checks import check_count, check_inputs
+
 
 # %% chapters/01-dense-layer.md cell 5
 DEFAULT_DTYPE = np.float32
 
 
-def check_inputs(inputs, n_features: int | None = None, name: str = "inputs", dtype=None,
-                 finite: bool = True) -> np.ndarray:
-    """Return ``inputs`` as a finite 2-D array of shape (N, n_features), N >= 1.
-
-    ``dtype`` converts the array (without a copy when it already has that dtype).
-    ``finite=False`` skips the finiteness test, for callers that test a stronger condition.
-    Raises ValueError or TypeError naming ``name``, what was expected and what came.
-    """
-    array = np.asarray(inputs)
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold numbers, got an array of dtype {array.dtype}")
-    if array.ndim != 2:
-        raise ValueError(f"{name} must be 2-D with shape (batch, features), got shape {array.shape}")
-    if array.shape[0] == 0:
-        raise ValueError(f"{name} is an empty batch: expected at least one row, got shape {array.shape}")
-    if n_features is not None and array.shape[1] != n_features:
-        raise ValueError(f"{name} must have {n_features} features per row, got shape {array.shape}")
-    if dtype is not None:
-        array = array.astype(dtype, copy=False)
-    if finite and not (math.isfinite(array.min()) and math.isfinite(array.max())):   # NaN propagates
-        bad = np.argwhere(~np.isfinite(array))[0]
-        raise ValueError(f"{name} must be finite, got {array[tuple(bad)]} at row {bad[0]}, column {bad[1]}")
-    return array
-
-
-def check_count(name: str, value) -> int:
-    """``value`` as an int if it is a positive integer (not a bool); otherwise a ValueError naming ``name``."""
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-# %% chapters/01-dense-layer.md cell 7
+# %% chapters/01-dense-layer.md cell 9
 class Layer:
     """One step of a network.
 
@@ -93,7 +63,7 @@ class Layer:
         return f"{type(self).__name__}({args})"
 
 
-# %% chapters/01-dense-layer.md cell 8
+# %% chapters/01-dense-layer.md cell 10
 def glorot_uniform(n_inputs: int, n_outputs: int, rng: np.random.Generator) -> np.ndarray:
     """Weights (n_inputs, n_outputs) from U(-a, a) with a = sqrt(6 / (n_inputs + n_outputs))."""
     limit = np.sqrt(6.0 / (n_inputs + n_outputs))
@@ -108,7 +78,7 @@ def he_normal(n_inputs: int, n_outputs: int, rng: np.random.Generator) -> np.nda
 INITIALIZERS = {"glorot": glorot_uniform, "he": he_normal}
 
 
-# %% chapters/01-dense-layer.md cell 11
+# %% chapters/01-dense-layer.md cell 13
 class Dense(Layer):
     """A fully connected layer: ``outputs = inputs @ weights + biases``.
 

@@ -3,13 +3,13 @@
 Generated from chapters/04-losses.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
 """
 
-__all__ = ['Loss', 'check_probabilities', 'check_eps', 'check_same_shape', 'class_indices', 'CategoricalCrossEntropy', 'softmax_cross_entropy_backward', 'BinaryCrossEntropy', 'sigmoid_binary_cross_entropy_backward', 'MeanSquaredError', 'accuracy', 'binary_accuracy']
+__all__ = ['Loss', 'CategoricalCrossEntropy', 'softmax_cross_entropy_backward', 'BinaryCrossEntropy', 'sigmoid_binary_cross_entropy_backward', 'MeanSquaredError', 'accuracy', 'binary_accuracy']
 
 # %% chapters/04-losses.md cell 1
 import numpy as np
 
 from dlfs.activations import Sigmoid, Softmax
-from dlfs.layers import check_inputs
+from dlfs._checks import check_eps, check_inputs, check_probabilities, check_same_shape, class_indices
 
 
 # %% chapters/04-losses.md cell 3
@@ -73,72 +73,6 @@ class Loss:
             check_inputs(y_true, n_outputs, name=name)
         except ValueError as error:
             raise ValueError(f"{error}{hint}") from None
-
-
-# %% chapters/04-losses.md cell 4
-def check_probabilities(y_pred, name: str = "y_pred") -> np.ndarray:
-    """``y_pred`` as a finite float array (N, k) of probabilities in [0, 1]; integers become float64."""
-    y_pred = check_inputs(y_pred, name=name, finite=False)
-    if y_pred.dtype.kind != "f":
-        y_pred = y_pred.astype(np.float64)
-    low, high = y_pred.min(), y_pred.max()
-    if not (0 <= low and high <= 1):              # also catches NaN, for which both tests fail
-        check_inputs(y_pred, name=name)           # a NaN or an infinity: say where it is
-        raise ValueError(
-            f"{name} must hold probabilities in [0, 1] (the output of Softmax or Sigmoid), "
-            f"got values from {low:.4g} to {high:.4g}"
-        )
-    return y_pred
-
-
-def check_eps(eps: float) -> float:
-    """The clipping margin of a cross-entropy: probabilities are kept in [eps, 1 - eps]."""
-    if not 0 < eps < 0.5:
-        raise ValueError(f"eps must be in (0, 0.5), got {eps!r}")
-    return eps
-
-
-def check_same_shape(y_pred, y_true) -> tuple[np.ndarray, np.ndarray]:
-    """Predictions (N, k) and finite numeric targets of exactly the same shape: no silent broadcasting."""
-    y_pred = check_inputs(y_pred, name="y_pred")
-    y_true = np.asarray(y_true)
-    if y_true.shape != y_pred.shape:
-        raise ValueError(f"y_true must have the shape of y_pred {y_pred.shape}, got {y_true.shape}")
-    return y_pred, check_inputs(y_true, name="y_true")
-
-
-# %% chapters/04-losses.md cell 7
-def class_indices(y_true, n_samples: int, n_classes: int, name: str = "y_true") -> np.ndarray:
-    """Integer labels (N,) or one-hot rows (N, C) -> class indices (N,), checked.
-
-    Raises TypeError or ValueError naming ``name``, what was expected and what came:
-    float labels, the wrong number of labels, labels outside [0, C), rows that are not one-hot.
-    """
-    y = np.asarray(y_true)
-    if y.ndim == 2 and y.shape[1] == 1 and n_classes != 1:
-        raise ValueError(
-            f"{name} has shape {y.shape}: pass integer labels as a 1-D array of shape ({n_samples},) "
-            f"(y.ravel()) or one-hot rows of shape ({n_samples}, {n_classes})"
-        )
-    if y.ndim == 2:
-        if y.shape != (n_samples, n_classes):
-            raise ValueError(f"{name} as one-hot rows must have shape ({n_samples}, {n_classes}), got {y.shape}")
-        if y.dtype.kind not in "biuf":
-            raise TypeError(f"{name} as one-hot rows must hold numbers 0 and 1, got dtype {y.dtype}")
-        is_one_hot = np.isin(y, (0, 1)).all(axis=1) & (y.sum(axis=1) == 1)
-        if not is_one_hot.all():
-            row = int(np.argmin(is_one_hot))
-            raise ValueError(f"{name} one-hot rows must hold a single 1 and zeros elsewhere, row {row} is {y[row]}")
-        return y.argmax(axis=1)
-    if y.ndim != 1:
-        raise ValueError(f"{name} must be integer labels (N,) or one-hot rows (N, C), got shape {y.shape}")
-    if y.dtype.kind not in "iu":
-        raise TypeError(f"{name} must hold integer class labels, got dtype {y.dtype} (convert with y.astype(int))")
-    if len(y) != n_samples:
-        raise ValueError(f"{name} has {len(y)} labels but the predictions have {n_samples} rows")
-    if y.min() < 0 or y.max() >= n_classes:
-        raise ValueError(f"{name} must hold class indices in [0, {n_classes - 1}], got values from {y.min()} to {y.max()}")
-    return y
 
 
 # %% chapters/04-losses.md cell 10

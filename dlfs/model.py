@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dlfs.layers import DEFAULT_DTYPE, Layer, check_count, check_inputs
+from dlfs._checks import check_count, check_inputs
+from dlfs.layers import DEFAULT_DTYPE, Layer
 from dlfs.losses import Loss
 from dlfs.optimizers import Optimizer
 

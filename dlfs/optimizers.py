@@ -3,7 +3,7 @@
 Generated from chapters/05-optimizers.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
 """
 
-__all__ = ['check_positive', 'check_fraction', 'Optimizer', 'SGD', 'Adam']
+__all__ = ['Optimizer', 'SGD', 'Adam']
 
 # %% chapters/05-optimizers.md cell 1
 import math
@@ -11,32 +11,10 @@ import weakref
 
 import numpy as np
 
-
-# %% chapters/05-optimizers.md cell 6
-def _as_float(name: str, value) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number, got {value!r}") from None
+from dlfs._checks import check_fraction, check_positive
 
 
-def check_positive(name: str, value: float, allow_zero: bool = False) -> float:
-    """``value`` as a float if it is finite and > 0 (or >= 0); otherwise a ValueError naming ``name``."""
-    number = _as_float(name, value)
-    if not math.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
-        expected = "a finite number >= 0" if allow_zero else "a finite number > 0"
-        raise ValueError(f"{name} must be {expected}, got {value!r}")
-    return number
-
-
-def check_fraction(name: str, value: float) -> float:
-    """``value`` as a float if it lies in [0, 1); otherwise a ValueError naming ``name``."""
-    number = _as_float(name, value)
-    if not 0 <= number < 1:  # also false for NaN
-        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
-    return number
-
-
+# %% chapters/05-optimizers.md cell 7
 class Optimizer:
     """Updates the parameters of a layer from their gradients.
 
@@ -88,7 +66,7 @@ class Optimizer:
         raise NotImplementedError
 
 
-# %% chapters/05-optimizers.md cell 7
+# %% chapters/05-optimizers.md cell 8
 class SGD(Optimizer):
     """Stochastic gradient descent, with optional momentum, as ``torch.optim.SGD``.
 
@@ -113,7 +91,7 @@ class SGD(Optimizer):
         param -= learning_rate * grad
 
 
-# %% chapters/05-optimizers.md cell 10
+# %% chapters/05-optimizers.md cell 11
 class Adam(Optimizer):
     """Adam (Kingma & Ba, 2015), as ``torch.optim.Adam``.
 

@@ -10,10 +10,9 @@ import math
 
 import numpy as np
 
-from dlfs.activations import check_dvalues
-from dlfs.layers import Layer, check_count
+from dlfs._checks import check_count, check_dvalues, check_fraction, check_positive
+from dlfs.layers import Layer
 from dlfs.model import Callback
-from dlfs.optimizers import check_fraction, check_positive
 
 
 # %% chapters/08-generalisation.md cell 7

@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from dlfs import ReLU, Sigmoid, Softmax, Tanh, as_float_array, check_dvalues, check_layer_gradients
+from dlfs import ReLU, Sigmoid, Softmax, Tanh, check_layer_gradients
+from dlfs._checks import as_float_array, check_dvalues
 
 try:
     from scipy.special import softmax as reference_softmax

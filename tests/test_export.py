@@ -150,3 +150,11 @@ def test_a_module_named_but_nothing_exported_is_an_error(tmp_path: Path):
     write_chapter(tmp_path, "01-empty.md", "Empty", "empty", [("print(1)", False)])
     result = export(tmp_path)
     assert result.returncode != 0 and "no cell tagged 'export'" in result.stderr
+
+
+def test_the_book_exports_a_small_api_without_validators():
+    import dlfs
+
+    assert len(dlfs.__all__) <= 35
+    assert not [name for name in dlfs.__all__ if name.startswith("check_") and name != "check_layer_gradients"]
+    assert not [name for name in dlfs.__all__ if name.isupper() and "_" in name]   # constants, not SGD

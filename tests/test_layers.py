@@ -9,7 +9,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dlfs import Dense, Layer, check_inputs, check_layer_gradients
+from dlfs import Dense, Layer, check_layer_gradients
+from dlfs._checks import check_inputs
 from dlfs.layers import DEFAULT_DTYPE
 
 

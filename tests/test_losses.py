@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from dlfs import (BinaryCrossEntropy, CategoricalCrossEntropy, Loss, MeanSquaredError, Sigmoid, Softmax, accuracy,
-                  class_indices, numerical_gradient, relative_error, softmax_cross_entropy_backward)
+                  numerical_gradient, relative_error, softmax_cross_entropy_backward)
+from dlfs._checks import class_indices
 from dlfs.losses import binary_accuracy, sigmoid_binary_cross_entropy_backward
 
 TOLERANCE = 1e-7          # relative error of an analytic gradient against central differences, float64
