@@ -158,3 +158,13 @@ def test_the_book_exports_a_small_api_without_validators():
     assert len(dlfs.__all__) <= 35
     assert not [name for name in dlfs.__all__ if name.startswith("check_") and name != "check_layer_gradients"]
     assert not [name for name in dlfs.__all__ if name.isupper() and "_" in name]   # constants, not SGD
+
+
+def test_the_api_page_documents_exactly_the_public_names():
+    import re
+
+    import dlfs
+
+    page = (EXPORTER.parent.parent / "api.md").read_text(encoding="utf-8")
+    documented = re.findall(r"^\.\. auto(?:class|function):: dlfs\.(\w+)$", page, re.M)
+    assert sorted(documented) == sorted(dlfs.__all__)
