@@ -26,7 +26,8 @@ class Layer:
     returns dL/d(inputs), shaped like the inputs, storing it as ``self.dinputs``; a layer told
     ``needs_input_gradient = False`` (a network's first) may skip that and return None.
     ``parameters()`` and ``gradients()`` hold the learned arrays and their gradients under the
-    same names. ``layer(inputs)`` is ``layer.forward(inputs)``.
+    same names; ``state()`` the arrays a saved model must keep that are not learned (optimizers
+    ignore them). ``layer(inputs)`` is ``layer.forward(inputs)``.
     Subclasses register themselves by class name so a saved model can be rebuilt.
     """
 
@@ -53,6 +54,13 @@ class Layer:
     def gradients(self) -> dict[str, np.ndarray]:
         """dL/d(each parameter) after ``backward``, under the names of ``parameters()``."""
         return {}
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Arrays that are not learned but must be saved (a generator's state, running statistics)."""
+        return {}
+
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        """Restore what ``state()`` returned (arrays of the same names, shapes and dtypes)."""
 
     def get_config(self) -> dict:
         """The constructor arguments that rebuild this layer (without learned values)."""

@@ -205,6 +205,12 @@ class Model:
                 for name, param in layer.parameters().items()}
 
     # %% chapters/06-training-loop.md cell 16
+    def _named_states(self) -> dict[str, np.ndarray]:
+        """Every layer's ``state()`` array by a file key: "layer3.state.rng", ..."""
+        return {f"layer{i}.state.{name}": array for i, layer in enumerate(self.layers)
+                for name, array in layer.state().items()}
+
+    # %% chapters/06-training-loop.md cell 16
     def get_weights(self) -> list[np.ndarray]:
         """Copies of every parameter array, layer by layer."""
         return [param.copy() for param in self._named_parameters().values()]
@@ -332,7 +338,7 @@ class Model:
     # %% chapters/06-training-loop.md cell 32
     def save(self, path) -> None:
         """Write the architecture and the weights to ``path``: a NumPy .npz archive, no pickle."""
-        arrays = self._named_parameters()
+        arrays = self._named_parameters() | self._named_states()
         arrays["architecture"] = np.array(json.dumps(self.architecture()))
         with open(path, "wb") as file:
             np.savez(file, **arrays)
@@ -343,7 +349,7 @@ class Model:
         """Rebuild a model saved with ``save``: its layers, its loss and its weights (not the optimizer)."""
         architecture, arrays = _read_model_file(path)
         try:
-            layers = [Layer.registry[spec["class"]](**spec["config"]) for spec in architecture["layers"]]
+            layers = [_layer_from(spec, arrays, i) for i, spec in enumerate(architecture["layers"])]
             loss_spec = architecture["loss"]
             loss = None if loss_spec is None else LOSSES[loss_spec["class"]](**loss_spec["config"])
         except (KeyError, TypeError, ValueError) as error:
@@ -362,7 +368,8 @@ class Model:
         """
         architecture, arrays = _read_model_file(path)
         saved, own = architecture.get("layers"), self.architecture()["layers"]
-        difference = _layer_difference(saved, own) or _array_difference(arrays, self._named_parameters())
+        difference = _layer_difference(saved, own) or _array_difference(
+            arrays, self._named_parameters() | self._named_states())
         if difference:
             raise ValueError(f"{path} holds another architecture: {_summary(saved)}; "
                              f"this model is {_summary(own)} ({difference})")
@@ -371,7 +378,7 @@ class Model:
     # %% chapters/06-training-loop.md cell 33
     def _set_saved_arrays(self, arrays: dict[str, np.ndarray], path) -> None:
         """Check every array of a file (names, shapes, dtypes, finite), then copy them all in."""
-        expected = self._named_parameters()
+        expected = self._named_parameters() | self._named_states()
         if set(arrays) != set(expected):
             raise ValueError(f"{path}: expected the arrays {sorted(expected)}, found {sorted(arrays)}")
         for key, param in expected.items():
@@ -380,8 +387,12 @@ class Model:
                 raise ValueError(f"{path}: {key} must be {param.dtype} of shape {param.shape}, "
                                  f"got {saved.dtype} of shape {saved.shape}")
             self._finite(key, saved, param.dtype, f"{path}: ")
-        for key, param in expected.items():
+        for key, param in self._named_parameters().items():
             param[...] = arrays[key]
+        for i, layer in enumerate(self.layers):
+            prefix = f"layer{i}.state."
+            if layer.state():
+                layer.set_state({key[len(prefix):]: arrays[key] for key in arrays if key.startswith(prefix)})
 
 
 # %% chapters/06-training-loop.md cell 13
@@ -460,7 +471,8 @@ def _check_callbacks(callbacks) -> list:
 
 
 # %% chapters/06-training-loop.md cell 30
-MODEL_FORMAT = "dlfs.Model/1"
+MODEL_FORMAT = "dlfs.Model/2"   # /2 keeps layer state as arrays; /1 files (state in configs) still load
+_OLDER_FORMATS = ("dlfs.Model/1",)
 LOSSES = Loss.registry          # every Loss subclass by class name, including those defined later
 
 
@@ -500,6 +512,17 @@ def _array_difference(arrays: dict[str, np.ndarray], params: dict[str, np.ndarra
 
 
 # %% chapters/06-training-loop.md cell 31
+def _layer_from(spec: dict, arrays: dict[str, np.ndarray], i: int) -> Layer:
+    """A layer rebuilt from its record; a dlfs.Model/1 record's ``rng_state`` becomes a state array."""
+    config = dict(spec["config"])
+    rng_state = config.pop("rng_state", None)
+    layer = Layer.registry[spec["class"]](**config)
+    if rng_state is not None:
+        layer.rng.bit_generator.state = rng_state
+        arrays.update({f"layer{i}.state.{name}": array for name, array in layer.state().items()})
+    return layer
+
+
 def _read_model_file(path) -> tuple[dict, dict[str, np.ndarray]]:
     """The architecture record and the weight arrays of a file written by ``Model.save``.
 
@@ -521,6 +544,7 @@ def _read_model_file(path) -> tuple[dict, dict[str, np.ndarray]]:
         architecture = json.loads(str(arrays.pop("architecture")))
     except json.JSONDecodeError as error:
         raise ValueError(f"{path}: the architecture record is not valid JSON ({error})") from None
-    if not isinstance(architecture, dict) or architecture.get("format") != MODEL_FORMAT:
-        raise ValueError(f"{path}: the architecture record is not in the {MODEL_FORMAT} format")
+    found = architecture.get("format") if isinstance(architecture, dict) else None
+    if found not in (MODEL_FORMAT, *_OLDER_FORMATS):
+        raise ValueError(f"{path}: the architecture record is not in the {MODEL_FORMAT} format (found {found!r})")
     return architecture, arrays

@@ -45,16 +45,14 @@ class Dropout(Layer):
     Inputs of any shape, e.g. (N, n), give outputs of the same shape and dtype. ``rate`` is in [0, 1);
     ``rng`` is a seed or a numpy Generator from which the masks are drawn. ``forward`` keeps the
     mask (``self.mask``, shaped like the inputs; None in evaluation mode), and ``backward`` multiplies
-    the gradient by that same mask. A saved model stores the generator's state (``rng_state``, a
-    dict of NumPy's default PCG64 generator), so a loaded model draws the masks the original would
-    have drawn next.
+    the gradient by that same mask. ``state()`` holds the generator's state (NumPy's default
+    PCG64 generator, as six uint64 words), so a saved and loaded model draws the masks the
+    original would have drawn next.
     """
 
-    def __init__(self, rate: float, rng=None, rng_state: dict | None = None):
+    def __init__(self, rate: float, rng=None):
         self.rate = check_fraction("rate", rate)
         self.rng = np.random.default_rng(rng)  # a seed, None, or a Generator (used as it is)
-        if rng_state is not None:               # from a saved model: carry on where it stopped
-            self.rng.bit_generator.state = rng_state
         self.mask = None
         self.output = None
 
@@ -80,10 +78,22 @@ class Dropout(Layer):
         return self.dinputs
 
     def get_config(self) -> dict:
-        return {"rate": self.rate, "rng_state": self.rng.bit_generator.state}
+        return {"rate": self.rate}
 
-    def __repr__(self) -> str:
-        return f"Dropout(rate={self.rate!r})"      # the generator's state is too long to show
+    def state(self) -> dict[str, np.ndarray]:
+        """The generator's state: (state, inc) as 128-bit numbers in 64-bit halves, and its cache."""
+        bits = self.rng.bit_generator.state
+        if bits["bit_generator"] != "PCG64":
+            raise TypeError(f"Dropout can save a PCG64 generator's state, not {bits['bit_generator']}'s")
+        words = [bits["state"]["state"] >> 64, bits["state"]["state"], bits["state"]["inc"] >> 64,
+                 bits["state"]["inc"], bits["has_uint32"], bits["uinteger"]]
+        return {"rng": np.array([w & (2**64 - 1) for w in words], dtype=np.uint64)}
+
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        s_hi, s_lo, i_hi, i_lo, has_uint32, uinteger = (int(w) for w in state["rng"])
+        self.rng.bit_generator.state = {"bit_generator": "PCG64", "has_uint32": has_uint32,
+                                        "uinteger": uinteger,
+                                        "state": {"state": s_hi << 64 | s_lo, "inc": i_hi << 64 | i_lo}}
 
 
 # %% chapters/08-generalisation.md cell 16

@@ -580,7 +580,7 @@ def test_load_refuses_a_file_without_architecture_record(tmp_path):
     with pytest.raises(ValueError, match="has no architecture record"):
         Model.load(write_npz(tmp_path / "bare.npz", **arrays))
     path = write_npz(tmp_path / "other.npz", architecture=np.array('{"format": "keras"}'))
-    with pytest.raises(ValueError, match=r"not in the dlfs.Model/1 format"):
+    with pytest.raises(ValueError, match=r"not in the dlfs.Model/2 format \(found 'keras'\)"):
         Model.load(path)
     path = write_npz(tmp_path / "garbled.npz", architecture=np.array("{not json"))
     with pytest.raises(ValueError, match=r"not valid JSON"):
