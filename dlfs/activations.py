@@ -11,7 +11,7 @@ import numpy as np
 from dlfs.layers import Layer
 
 
-# %% chapters/03-activations.md cell 6
+# %% chapters/03-activations.md cell 7
 def as_float_array(inputs) -> np.ndarray:
     """``inputs`` as an array: floating dtypes are kept, anything else (integers, bools) becomes float64."""
     array = np.asarray(inputs)
@@ -33,7 +33,7 @@ def check_dvalues(layer: Layer, dvalues: np.ndarray) -> np.ndarray:
     return dvalues
 
 
-# %% chapters/03-activations.md cell 7
+# %% chapters/03-activations.md cell 8
 class ReLU(Layer):
     """Rectified linear unit ``max(0, z)``, element-wise; any shape, dtype kept (integers too)."""
 
@@ -51,7 +51,7 @@ class ReLU(Layer):
         return self.dinputs
 
 
-# %% chapters/03-activations.md cell 9
+# %% chapters/03-activations.md cell 10
 class Sigmoid(Layer):
     """Logistic function ``1 / (1 + exp(-z))``, element-wise; any shape.
 
@@ -75,7 +75,7 @@ class Sigmoid(Layer):
         return self.dinputs
 
 
-# %% chapters/03-activations.md cell 10
+# %% chapters/03-activations.md cell 11
 class Tanh(Layer):
     """Hyperbolic tangent, element-wise; any shape. Floating inputs keep their dtype; integer
     inputs give float64."""
@@ -92,7 +92,7 @@ class Tanh(Layer):
         return self.dinputs
 
 
-# %% chapters/03-activations.md cell 14
+# %% chapters/03-activations.md cell 15
 class Softmax(Layer):
     """Softmax over the last axis: (N, C) scores -> (N, C) probabilities, rows summing to 1.
 

@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 
-# %% chapters/01-dense-layer.md cell 5
+# %% chapters/01-dense-layer.md cell 6
 DEFAULT_DTYPE = np.float32
 
 
@@ -47,7 +47,7 @@ def check_count(name: str, value) -> int:
     return int(value)
 
 
-# %% chapters/01-dense-layer.md cell 7
+# %% chapters/01-dense-layer.md cell 8
 class Layer:
     """One step of a network.
 
@@ -82,7 +82,7 @@ class Layer:
         return f"{type(self).__name__}({args})"
 
 
-# %% chapters/01-dense-layer.md cell 8
+# %% chapters/01-dense-layer.md cell 10
 def glorot_uniform(n_inputs: int, n_outputs: int, rng: np.random.Generator) -> np.ndarray:
     """Weights (n_inputs, n_outputs) from U(-a, a) with a = sqrt(6 / (n_inputs + n_outputs))."""
     limit = np.sqrt(6.0 / (n_inputs + n_outputs))
@@ -97,7 +97,7 @@ def he_normal(n_inputs: int, n_outputs: int, rng: np.random.Generator) -> np.nda
 INITIALIZERS = {"glorot": glorot_uniform, "he": he_normal}
 
 
-# %% chapters/01-dense-layer.md cell 11
+# %% chapters/01-dense-layer.md cell 15
 class Dense(Layer):
     """A fully connected layer: ``outputs = inputs @ weights + biases``.
 
