@@ -5,14 +5,14 @@ Generated from chapters/01-dense-layer.md, chapters/03-activations.md, chapters/
 
 __all__ = ['check_inputs', 'check_count', 'as_float_array', 'check_dvalues', 'check_probabilities', 'check_eps', 'check_same_shape', 'class_indices', 'check_positive', 'check_fraction']
 
-# %% chapters/01-dense-layer.md cell 6
+# %% chapters/01-dense-layer.md cell 7
 # dlfs._checks gathers the input checks of every chapter: internal, not part of the public API.
 import math
 
 import numpy as np
 
 
-# %% chapters/01-dense-layer.md cell 7
+# %% chapters/01-dense-layer.md cell 8
 def check_inputs(inputs, n_features: int | None = None, name: str = "inputs", dtype=None,
                  finite: bool = True) -> np.ndarray:
     """Return ``inputs`` as a finite 2-D array of shape (N, n_features), N >= 1.
@@ -45,7 +45,7 @@ def check_count(name: str, value) -> int:
     return int(value)
 
 
-# %% chapters/03-activations.md cell 6
+# %% chapters/03-activations.md cell 7
 def as_float_array(inputs) -> np.ndarray:
     """``inputs`` as an array: floating dtypes are kept, anything else (integers, bools) becomes float64."""
     array = np.asarray(inputs)

@@ -48,7 +48,7 @@ def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
     return float(np.linalg.norm(a - n) / scale) if scale > 0 else 0.0
 
 
-# %% chapters/02-backpropagation.md cell 15
+# %% chapters/02-backpropagation.md cell 16
 def check_layer_gradients(layer, inputs: np.ndarray, eps: float = 1e-6, seed: int = 0) -> dict[str, float]:
     """Compare ``layer.backward`` with central differences; relative error per array.
 

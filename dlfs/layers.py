@@ -13,11 +13,11 @@ import numpy as np
 from dlfs._checks import check_count, check_inputs
 
 
-# %% chapters/01-dense-layer.md cell 5
+# %% chapters/01-dense-layer.md cell 6
 DEFAULT_DTYPE = np.float32
 
 
-# %% chapters/01-dense-layer.md cell 9
+# %% chapters/01-dense-layer.md cell 10
 class Layer:
     """One step of a network.
 
@@ -71,7 +71,7 @@ class Layer:
         return f"{type(self).__name__}({args})"
 
 
-# %% chapters/01-dense-layer.md cell 10
+# %% chapters/01-dense-layer.md cell 12
 def glorot_uniform(n_inputs: int, n_outputs: int, rng: np.random.Generator) -> np.ndarray:
     """Weights (n_inputs, n_outputs) from U(-a, a) with a = sqrt(6 / (n_inputs + n_outputs))."""
     limit = np.sqrt(6.0 / (n_inputs + n_outputs))
@@ -86,7 +86,7 @@ def he_normal(n_inputs: int, n_outputs: int, rng: np.random.Generator) -> np.nda
 INITIALIZERS = {"glorot": glorot_uniform, "he": he_normal}
 
 
-# %% chapters/01-dense-layer.md cell 13
+# %% chapters/01-dense-layer.md cell 17
 class Dense(Layer):
     """A fully connected layer: ``outputs = inputs @ weights + biases``.
 
