@@ -81,12 +81,13 @@ class Model:
             dvalues = loss.backward(output, y_true)
         if not layers:
             return dvalues
-        layers[0].needs_input_gradient = need_dinputs
+        first, told = layers[0], layers[0].needs_input_gradient
+        first.needs_input_gradient = need_dinputs and told      # for this call only
         try:
             for layer in reversed(layers):
                 dvalues = layer.backward(dvalues)
         finally:
-            layers[0].needs_input_gradient = True
+            first.needs_input_gradient = told
         return dvalues
 
     # %% chapters/06-training-loop.md cell 12

@@ -745,3 +745,13 @@ def test_a_new_loss_with_its_own_metric_and_shortcut_needs_no_change_to_model():
     history = model.fit(X, y, epochs=2, verbose=0, validation_data=(X, y))
     assert set(history) == {"loss", "error_rate", "val_loss", "val_error_rate"}
     assert model.evaluate(X, y)["error_rate"] == pytest.approx(1 - CategoricalCrossEntropy().metric(model.predict(X), y))
+
+
+def test_a_first_layer_told_by_the_user_to_skip_its_input_gradient_stays_told():
+    model = seed_readme_model(np.float64)
+    model.loss, model.optimizer = CategoricalCrossEntropy(), SGD(learning_rate=0.1)
+    model.layers[0].needs_input_gradient = False
+    X, y = clusters(16, seed=4)
+    model.fit(X, y, epochs=1, verbose=0)
+    assert model.layers[0].needs_input_gradient is False
+    assert model.backward(model.forward(X), y) is None
