@@ -42,7 +42,7 @@ def run_workload(name: str, epochs: int) -> None:
     """The workload itself, as callgrind sees it."""
     X, y = train_mlp.make_data(ROWS)
     if name == "dlfs":
-        train_mlp.dlfs_model(WIDTH).fit(X, y, epochs=epochs, batch_size=train_mlp.BATCH_SIZE, seed=0, verbose=0)
+        train_mlp.dlfs_model(WIDTH).fit(X, y, epochs=epochs, batch_size=train_mlp.BATCH_SIZE, rng=0, verbose=0)
         return
     if name == "bare":
         one_epoch = train_mlp.bare_numpy(X, y, WIDTH)

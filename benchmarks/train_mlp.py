@@ -198,7 +198,7 @@ def peak_memory_per_epoch(model: Model, X, y, epochs: int = 3) -> list[int]:
     peaks = []
     for epoch in range(epochs):
         tracemalloc.start()
-        model.fit(X, y, epochs=1, batch_size=BATCH_SIZE, seed=epoch, verbose=0)
+        model.fit(X, y, epochs=1, batch_size=BATCH_SIZE, rng=epoch, verbose=0)
         peaks.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
     return peaks
@@ -211,7 +211,7 @@ def measure(X, y, width: int, epochs: int) -> dict:
     torch_epoch, torch_inference = torch_side(X, y, width)
     timer = Interleave({"torch": torch_epoch, "gemm": gemm_pass(len(X), width),
                         "strict": gemm_pass(len(X), width, strict=True), "bare": bare_numpy(X, y, width)})
-    model.fit(X, y, epochs=epochs + 1, batch_size=BATCH_SIZE, seed=0, verbose=0, callbacks=[timer])
+    model.fit(X, y, epochs=epochs + 1, batch_size=BATCH_SIZE, rng=0, verbose=0, callbacks=[timer])
     timed = {name: times[1:] for name, times in timer.times.items()}      # the first is a warm-up
     median = {name: statistics.median(times) for name, times in timed.items()}
     best = {name: min(times) for name, times in timed.items()}

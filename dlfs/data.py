@@ -42,12 +42,12 @@ def load_digits_5k() -> tuple[np.ndarray, np.ndarray]:
 
 
 # %% chapters/07-mnist.md cell 7
-def stratified_split(X, y, test_fraction: float = 0.2, seed=None):
+def stratified_split(X, y, test_fraction: float = 0.2, rng=None):
     """Split (X, y) into ((X_train, y_train), (X_test, y_test)), every class in proportion.
 
     X (N, ...) and y (N,) integer labels. From each class, round(test_fraction * count) examples
     drawn at random go to the test set and the rest to the training set; both sets are then
-    shuffled. ``seed`` (an int or a numpy Generator) makes the split reproducible.
+    shuffled. ``rng`` (an int seed or a numpy Generator) makes the split reproducible.
     """
     X, y = np.asarray(X), np.asarray(y)
     if y.ndim != 1 or y.dtype.kind not in "iu":
@@ -56,7 +56,7 @@ def stratified_split(X, y, test_fraction: float = 0.2, seed=None):
         raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels")
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be between 0 and 1 (exclusive), got {test_fraction!r}")
-    rng = np.random.default_rng(seed)  # a seed, None, or a Generator (used as it is)
+    rng = np.random.default_rng(rng)  # a seed, None, or a Generator (used as it is)
     train, test = [], []
     for label in np.unique(y):
         rows = rng.permutation(np.flatnonzero(y == label))

@@ -6,15 +6,17 @@ Generated from chapters/02-backpropagation.md by tools/export.py: do not edit; e
 __all__ = ['numerical_gradient', 'relative_error', 'check_layer_gradients']
 
 # %% chapters/02-backpropagation.md cell 1
+import warnings
+
 import numpy as np
 
 
 # %% chapters/02-backpropagation.md cell 6
-def numerical_gradient(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+def numerical_gradient(f, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
     """Central-difference gradient of a scalar function with respect to the array ``x``.
 
     ``f()`` takes no arguments, reads ``x`` and returns a number. Each element of ``x`` (any
-    shape, a floating-point ndarray, modified in place) is moved by +eps and -eps and then
+    shape, a floating-point ndarray, modified in place) is moved by +h and -h and then
     restored, so ``x`` is unchanged afterwards. Costs 2 * x.size calls of ``f``.
     Returns a float64 array shaped like ``x``.
     """
@@ -24,12 +26,12 @@ def numerical_gradient(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
     grad = np.zeros(x.shape, dtype=np.float64)
     for index in np.ndindex(x.shape):
         original = x[index]
-        x[index] = original + eps
+        x[index] = original + h
         f_plus = f()
-        x[index] = original - eps
+        x[index] = original - h
         f_minus = f()
         x[index] = original
-        grad[index] = (f_plus - f_minus) / (2 * eps)
+        grad[index] = (f_plus - f_minus) / (2 * h)
     return grad
 
 
@@ -49,27 +51,32 @@ def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
 
 
 # %% chapters/02-backpropagation.md cell 16
-def check_layer_gradients(layer, inputs: np.ndarray, eps: float = 1e-6, seed: int = 0) -> dict[str, float]:
+def check_layer_gradients(layer, inputs: np.ndarray, h: float = 1e-6, rng=0) -> dict[str, float]:
     """Compare ``layer.backward`` with central differences; relative error per array.
 
     ``inputs`` is a batch the layer accepts, e.g. (N, n_inputs) for Dense. The scalar
     L = sum(forward(inputs) * G), for a fixed random G shaped like the output (drawn from
-    ``seed``), has dL/d(outputs) = G. Returns {"inputs": error, <parameter name>: error, ...}
-    for d(inputs) and every array in ``layer.parameters()``, whose gradient the layer stores
-    as ``d<name>``. The parameters are nudged in place and restored.
-    Use float64 layers and inputs: float32 is too coarse for finite differences.
+    ``rng``, a seed or Generator), has dL/d(outputs) = G. Returns {"inputs": error, <parameter name>: error, ...}
+    for d(inputs) and every array in ``layer.parameters()``, against ``layer.gradients()``.
+    The parameters are nudged in place and restored. Use float64 layers: float32 is too
+    coarse for finite differences, and a layer whose outputs are not float64 gets a warning.
     """
     inputs = np.array(inputs, dtype=np.float64)
-    upstream = np.random.default_rng(seed).standard_normal(layer.forward(inputs).shape)
+    outputs = layer.forward(inputs)
+    if outputs.dtype != np.float64:
+        warnings.warn(f"{type(layer).__name__} computes in {outputs.dtype}: finite differences need float64 "
+                      "(build it with dtype=np.float64), or the errors measure rounding, not backward",
+                      stacklevel=2)
+    upstream = np.random.default_rng(rng).standard_normal(outputs.shape)
     layer.backward(upstream)
     analytic = {"inputs": layer.dinputs.copy()}
-    analytic |= {name: getattr(layer, "d" + name).copy() for name in layer.parameters()}
+    analytic |= {name: grad.copy() for name, grad in layer.gradients().items()}
 
     def loss() -> float:
         return float(np.sum(layer.forward(inputs) * upstream))
 
     arrays = {"inputs": inputs} | layer.parameters()
     return {
-        name: relative_error(analytic[name], numerical_gradient(loss, arrays[name], eps))
+        name: relative_error(analytic[name], numerical_gradient(loss, arrays[name], h))
         for name in analytic
     }

@@ -28,7 +28,7 @@ class Layer:
     ``parameters()`` and ``gradients()`` hold the learned arrays and their gradients under the
     same names; ``state()`` the arrays a saved model must keep that are not learned (optimizers
     ignore them). ``layer(inputs)`` is ``layer.forward(inputs)``.
-    Subclasses register themselves by class name so a saved model can be rebuilt.
+    Subclasses register themselves under module and class name so a saved model can be rebuilt.
     """
 
     registry: dict[str, type["Layer"]] = {}
@@ -36,7 +36,7 @@ class Layer:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        Layer.registry[cls.__name__] = cls
+        Layer.registry[f"{cls.__module__}.{cls.__qualname__}"] = cls
 
     def __call__(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
         return self.forward(inputs, training=training)
@@ -142,3 +142,9 @@ class Dense(Layer):
 
     def get_config(self) -> dict:
         return {"n_inputs": self.n_inputs, "n_neurons": self.n_neurons, "init": self.init, "dtype": self.dtype.name}
+
+    @classmethod
+    def array_shapes(cls, config: dict) -> dict[str, tuple[int, ...]]:
+        """The shapes of ``parameters()`` of a layer built from ``config``, known without building it."""
+        n_inputs, n_neurons = check_count("n_inputs", config["n_inputs"]), check_count("n_neurons", config["n_neurons"])
+        return {"weights": (n_inputs, n_neurons), "biases": (1, n_neurons)}

@@ -9,7 +9,7 @@ __all__ = ['Loss', 'CategoricalCrossEntropy', 'softmax_cross_entropy_backward', 
 import numpy as np
 
 from dlfs.activations import Sigmoid, Softmax
-from dlfs._checks import check_eps, check_inputs, check_probabilities, check_same_shape, class_indices
+from dlfs._checks import check_epsilon, check_inputs, check_probabilities, check_same_shape, class_indices
 
 
 # %% chapters/04-losses.md cell 3
@@ -19,7 +19,7 @@ class Loss:
     ``forward(y_pred, y_true)`` gives one loss per example, shape (N,); ``calculate`` their mean,
     the number training minimises; ``backward(y_pred, y_true)`` the gradient of that mean with
     respect to ``y_pred``, shaped like ``y_pred`` and stored as ``self.dinputs``.
-    Every subclass is entered in ``Loss.registry`` under its class name, so a saved model can
+    Every subclass is entered in ``Loss.registry`` under its module and class name, so a saved model can
     name its loss and get it back.
     """
 
@@ -27,7 +27,7 @@ class Loss:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        Loss.registry[cls.__name__] = cls
+        Loss.registry[f"{cls.__module__}.{cls.__qualname__}"] = cls
 
     def forward(self, y_pred: np.ndarray, y_true) -> np.ndarray:
         raise NotImplementedError
@@ -79,18 +79,18 @@ class Loss:
 class CategoricalCrossEntropy(Loss):
     """``-log(p[true class])`` for probabilities (N, C) and integer labels (N,) or one-hot (N, C).
 
-    Probabilities are clipped to [eps, 1 - eps], so 0 and 1 give finite losses and gradients.
+    Probabilities are clipped to [epsilon, 1 - epsilon], so 0 and 1 give finite losses and gradients.
     """
 
-    def __init__(self, eps: float = 1e-7):
-        self.eps = check_eps(eps)
+    def __init__(self, epsilon: float = 1e-7):
+        self.epsilon = check_epsilon(epsilon)
 
     def _true_class_probabilities(self, y_pred, y_true):
         """Checked y_pred (N, C), row numbers (N,), labels (N,) and clipped p[true class] (N,)."""
         y_pred = check_probabilities(y_pred)
         labels = class_indices(y_true, *y_pred.shape)
         rows = np.arange(len(labels))
-        return y_pred, rows, labels, np.clip(y_pred[rows, labels], self.eps, 1 - self.eps)
+        return y_pred, rows, labels, np.clip(y_pred[rows, labels], self.epsilon, 1 - self.epsilon)
 
     def forward(self, y_pred, y_true) -> np.ndarray:
         """Per-example losses (N,)."""
@@ -109,7 +109,7 @@ class CategoricalCrossEntropy(Loss):
         class_indices(y_true, len(y_true), n_outputs, name=name)
 
     def get_config(self) -> dict:
-        return {"eps": self.eps}
+        return {"epsilon": self.epsilon}
 
     # %% chapters/04-losses.md cell 14
     def fuses_with(self, layer) -> bool:
@@ -120,7 +120,7 @@ class CategoricalCrossEntropy(Loss):
     def fused_backward(self, probs: np.ndarray, y_true) -> np.ndarray:
         return softmax_cross_entropy_backward(probs, y_true)
 
-    # %% chapters/04-losses.md cell 26
+    # %% chapters/04-losses.md cell 27
     def metric(self, y_pred: np.ndarray, y_true) -> float:
         return accuracy(y_pred, y_true)
 
@@ -151,16 +151,16 @@ def _check_binary(y_pred, y_true, name: str = "y_pred") -> tuple[np.ndarray, np.
 class BinaryCrossEntropy(Loss):
     """``-(y log p + (1 - y) log(1 - p))`` averaged over the k outputs; y_pred and y_true (N, k).
 
-    Probabilities are clipped to [eps, 1 - eps], so 0 and 1 give finite losses and gradients.
+    Probabilities are clipped to [epsilon, 1 - epsilon], so 0 and 1 give finite losses and gradients.
     """
 
-    def __init__(self, eps: float = 1e-7):
-        self.eps = check_eps(eps)
+    def __init__(self, epsilon: float = 1e-7):
+        self.epsilon = check_epsilon(epsilon)
 
     def _clipped(self, y_pred, y_true) -> tuple[np.ndarray, np.ndarray]:
         """Clipped probabilities (N, k) and checked targets (N, k) in [0, 1]."""
         y_pred, y_true = _check_binary(y_pred, y_true)
-        return np.clip(y_pred, self.eps, 1 - self.eps), y_true
+        return np.clip(y_pred, self.epsilon, 1 - self.epsilon), y_true
 
     def forward(self, y_pred, y_true) -> np.ndarray:
         """Per-example losses (N,)."""
@@ -174,7 +174,15 @@ class BinaryCrossEntropy(Loss):
         return self.dinputs
 
     def get_config(self) -> dict:
-        return {"eps": self.eps}
+        return {"epsilon": self.epsilon}
+
+    def check_targets(self, y_true, n_outputs: int, name: str = "y") -> None:
+        """Targets shaped like the outputs, (N, k), each in [0, 1]."""
+        super().check_targets(y_true, n_outputs, name)
+        y_true = np.asarray(y_true)
+        if y_true.min() < 0 or y_true.max() > 1:
+            raise ValueError(f"{name} must hold targets in [0, 1] for BinaryCrossEntropy, "
+                             f"got values from {y_true.min()} to {y_true.max()}")
 
     # %% chapters/04-losses.md cell 19
     def fuses_with(self, layer) -> bool:
@@ -185,7 +193,7 @@ class BinaryCrossEntropy(Loss):
     def fused_backward(self, probs: np.ndarray, y_true) -> np.ndarray:
         return sigmoid_binary_cross_entropy_backward(probs, y_true)
 
-    # %% chapters/04-losses.md cell 26
+    # %% chapters/04-losses.md cell 27
     def metric(self, y_pred: np.ndarray, y_true) -> float:
         return binary_accuracy(y_pred, y_true)
 
@@ -217,7 +225,7 @@ class MeanSquaredError(Loss):
         return self.dinputs
 
 
-# %% chapters/04-losses.md cell 24
+# %% chapters/04-losses.md cell 25
 def accuracy(y_pred: np.ndarray, y_true) -> float:
     """Fraction of correct predictions.
 
@@ -230,12 +238,12 @@ def accuracy(y_pred: np.ndarray, y_true) -> float:
     return np.count_nonzero(y_pred.argmax(axis=1) == class_indices(y_true, *y_pred.shape)) / len(y_pred)
 
 
-# %% chapters/04-losses.md cell 25
+# %% chapters/04-losses.md cell 26
 def binary_accuracy(y_pred: np.ndarray, y_true) -> float:
     """Fraction of the N*k yes/no answers that are right: p > 0.5 against targets > 0.5; shapes (N, k)."""
     y_pred, y_true = check_same_shape(y_pred, y_true)
     return np.count_nonzero((y_pred > 0.5) == (y_true > 0.5)) / y_pred.size
 
 
-# %% chapters/04-losses.md cell 26
+# %% chapters/04-losses.md cell 27
 CategoricalCrossEntropy.metric_name = BinaryCrossEntropy.metric_name = "accuracy"

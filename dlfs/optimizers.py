@@ -6,6 +6,7 @@ Generated from chapters/05-optimizers.md by tools/export.py: do not edit; edit t
 __all__ = ['Optimizer', 'SGD', 'Adam']
 
 # %% chapters/05-optimizers.md cell 1
+import inspect
 import math
 import weakref
 
@@ -14,24 +15,31 @@ import numpy as np
 from dlfs._checks import check_fraction, check_positive
 
 
-# %% chapters/05-optimizers.md cell 7
+# %% chapters/05-optimizers.md cell 8
 class Optimizer:
     """Updates the parameters of a layer from their gradients.
 
     ``update_params(layer)`` changes every array in ``layer.parameters()`` in place, using the
     gradient of the same name and shape in ``layer.gradients()``. The learning rate decays as
-    ``learning_rate / (1 + decay * t)`` after t updates of that layer; ``weight_decay`` adds
+    ``learning_rate / (1 + learning_rate_decay * t)`` after t updates of that layer; ``weight_decay`` adds
     ``weight_decay * param`` to each gradient (an L2 penalty, as in ``torch.optim``).
     State (step counts, velocities, moment estimates) is kept per layer in ``self.state``, a
     ``weakref.WeakKeyDictionary`` (so layers must support weak references, as ordinary Python
     objects do): a layer's entry goes when the layer is garbage-collected. The state persists
     across training runs (``Model.fit`` calls) until ``reset()`` forgets it.
-    Subclasses implement ``update``.
+    Subclasses implement ``update``, and register themselves (as layers do) so that a saved
+    model can rebuild its optimizer from ``get_config()``.
     """
 
-    def __init__(self, learning_rate: float, decay: float = 0.0, weight_decay: float = 0.0):
+    registry: dict[str, type["Optimizer"]] = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        Optimizer.registry[f"{cls.__module__}.{cls.__qualname__}"] = cls
+
+    def __init__(self, learning_rate: float, learning_rate_decay: float = 0.0, weight_decay: float = 0.0):
         self.learning_rate = check_positive("learning_rate", learning_rate)
-        self.decay = check_positive("decay", decay, allow_zero=True)
+        self.learning_rate_decay = check_positive("learning_rate_decay", learning_rate_decay, allow_zero=True)
         self.weight_decay = check_positive("weight_decay", weight_decay, allow_zero=True)
         self.state: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -39,9 +47,13 @@ class Optimizer:
         """Forget all state (step counts, velocities, moments): the next update is a fresh start."""
         self.state.clear()
 
+    def get_config(self) -> dict:
+        """The hyperparameters: the constructor's arguments, each kept under its own name."""
+        return {name: getattr(self, name) for name in inspect.signature(type(self)).parameters}
+
     def current_learning_rate(self, step: int) -> float:
         """The learning rate for update number ``step`` of a layer (counting from 0)."""
-        return self.learning_rate / (1.0 + self.decay * step)
+        return self.learning_rate / (1.0 + self.learning_rate_decay * step)
 
     def update_params(self, layer) -> None:
         """One update of every array in ``layer.parameters()`` from ``layer.gradients()``."""
@@ -66,7 +78,7 @@ class Optimizer:
         raise NotImplementedError
 
 
-# %% chapters/05-optimizers.md cell 8
+# %% chapters/05-optimizers.md cell 9
 class SGD(Optimizer):
     """Stochastic gradient descent, with optional momentum, as ``torch.optim.SGD``.
 
@@ -75,9 +87,9 @@ class SGD(Optimizer):
     ``lr`` is the decayed learning rate; ``grad`` includes the weight-decay term.
     """
 
-    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0, decay: float = 0.0,
+    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0, learning_rate_decay: float = 0.0,
                  weight_decay: float = 0.0):
-        super().__init__(learning_rate, decay, weight_decay)
+        super().__init__(learning_rate, learning_rate_decay, weight_decay)
         self.momentum = check_fraction("momentum", momentum)
 
     def update(self, param, grad, learning_rate, slots, step):
@@ -91,7 +103,7 @@ class SGD(Optimizer):
         param -= learning_rate * grad
 
 
-# %% chapters/05-optimizers.md cell 11
+# %% chapters/05-optimizers.md cell 13
 class Adam(Optimizer):
     """Adam (Kingma & Ba, 2015), as ``torch.optim.Adam``.
 
@@ -101,21 +113,22 @@ class Adam(Optimizer):
     """
 
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
-                 epsilon: float = 1e-8, decay: float = 0.0, weight_decay: float = 0.0):
-        super().__init__(learning_rate, decay, weight_decay)
+                 epsilon: float = 1e-8, learning_rate_decay: float = 0.0, weight_decay: float = 0.0):
+        super().__init__(learning_rate, learning_rate_decay, weight_decay)
         self.beta_1 = check_fraction("beta_1", beta_1)
         self.beta_2 = check_fraction("beta_2", beta_2)
         self.epsilon = check_positive("epsilon", epsilon)
 
     def update(self, param, grad, learning_rate, slots, step):
         if "m" not in slots:
-            slots["m"] = np.zeros_like(param)
-            slots["v"] = np.zeros_like(param)
+            slots["m"], slots["v"] = np.zeros_like(param), np.zeros_like(param)
         m, v = slots["m"], slots["v"]
+        work = np.empty_like(param)                       # every temporary goes through this one array
         m *= self.beta_1
-        m += (1 - self.beta_1) * grad
+        m += np.multiply(grad, 1 - self.beta_1, out=work)                  # m_t
         v *= self.beta_2
-        v += (1 - self.beta_2) * grad * grad
-        m_hat = m / (1 - self.beta_1**step)
-        v_hat = v / (1 - self.beta_2**step)
-        param -= learning_rate * m_hat / (np.sqrt(v_hat) + self.epsilon)
+        v += np.multiply(np.square(grad, out=work), 1 - self.beta_2, out=work)   # v_t
+        denominator = np.sqrt(np.divide(v, 1 - self.beta_2**step, out=work), out=work)
+        denominator += self.epsilon                       # sqrt(v_hat) + epsilon
+        step_direction = np.divide(m, denominator, out=work)
+        param -= np.multiply(step_direction, learning_rate / (1 - self.beta_1**step), out=work)

@@ -69,7 +69,7 @@ def layer_errors(layer, torch_forward, inputs: np.ndarray, dvalues: np.ndarray) 
     expected = torch_forward(x, **params)
     expected.backward(gradient=_tensor(dvalues))
     errors = {"output": error(output, expected), "inputs": error(dinputs, x.grad)}
-    errors |= {name: error(getattr(layer, "d" + name), param.grad) for name, param in params.items()}
+    errors |= {name: error(layer.gradients()[name], param.grad) for name, param in params.items()}
     return errors
 
 

@@ -81,7 +81,7 @@ def test_softmax_accepts_integer_logits():
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 @pytest.mark.parametrize("activation", ACTIVATIONS, ids=lambda cls: cls.__name__)
 def test_backward_matches_finite_differences(activation, shape):
-    errors = check_layer_gradients(activation(), moderate(shape, seed=len(shape)), seed=7)
+    errors = check_layer_gradients(activation(), moderate(shape, seed=len(shape)), rng=7)
     assert errors["inputs"] < 1e-7, errors
 
 

@@ -219,7 +219,7 @@ def test_digits_5k(digits):
 
 def test_stratified_split(digits):
     X, y = digits
-    (X_train, y_train), (X_test, y_test) = stratified_split(X, y, test_fraction=0.2, seed=7)
+    (X_train, y_train), (X_test, y_test) = stratified_split(X, y, test_fraction=0.2, rng=7)
     assert X_train.shape == (4000, 784) and X_test.shape == (1000, 784)
     np.testing.assert_array_equal(np.bincount(y_test), [100] * 10)
     np.testing.assert_array_equal(np.bincount(y_train), [400] * 10)
@@ -236,9 +236,9 @@ def test_stratified_split(digits):
     assert np.any(np.diff(y_test) < 0)
 
     # Deterministic for a seed, different for another.
-    (_, again), _ = stratified_split(X, y, test_fraction=0.2, seed=7)
+    (_, again), _ = stratified_split(X, y, test_fraction=0.2, rng=7)
     np.testing.assert_array_equal(again, y_train)
-    (_, other), _ = stratified_split(X, y, test_fraction=0.2, seed=8)
+    (_, other), _ = stratified_split(X, y, test_fraction=0.2, rng=8)
     assert not np.array_equal(other, y_train)
 
 
@@ -251,7 +251,7 @@ def test_stratified_split(digits):
 ])
 def test_stratified_split_rejects_bad_input(y, fraction, message):
     with pytest.raises(ValueError, match=message):
-        stratified_split(np.zeros((4, 2)), y, test_fraction=fraction, seed=0)
+        stratified_split(np.zeros((4, 2)), y, test_fraction=fraction, rng=0)
 
 
 def test_one_hot():
@@ -268,12 +268,12 @@ def test_one_hot():
 def test_the_chapter_network_reaches_93_percent(digits):
     """The network and settings of the MNIST chapter, on its 4,000/1,000 split."""
     X, y = digits
-    (X_train, y_train), (X_test, y_test) = stratified_split(X, y, test_fraction=0.2, seed=0)
+    (X_train, y_train), (X_test, y_test) = stratified_split(X, y, test_fraction=0.2, rng=0)
     rng = np.random.default_rng(0)
     model = Model([Dense(784, 128, init="he", rng=rng), ReLU(),
                    Dense(128, 64, init="he", rng=rng), ReLU(),
                    Dense(64, 10, init="glorot", rng=rng), Softmax()],
                   CategoricalCrossEntropy(), SGD(learning_rate=0.1, momentum=0.9))
-    model.fit(X_train, y_train, epochs=25, batch_size=64, seed=0, verbose=0)
+    model.fit(X_train, y_train, epochs=25, batch_size=64, rng=0, verbose=0)
     predicted = model.predict(X_test).argmax(axis=1)
     assert np.mean(predicted == y_test) >= 0.93

@@ -38,7 +38,7 @@ def test_numerical_gradient_of_a_linear_function_is_its_coefficients():
 def test_numerical_gradient_restores_x_and_returns_float64_of_its_shape():
     x = rng().standard_normal((4, 2)).astype(np.float32)
     before = x.copy()
-    grad = numerical_gradient(lambda: float(np.sum(np.sin(x))), x, eps=1e-3)
+    grad = numerical_gradient(lambda: float(np.sum(np.sin(x))), x, h=1e-3)
     np.testing.assert_array_equal(x, before)
     assert grad.shape == x.shape and grad.dtype == np.float64
     np.testing.assert_allclose(grad, np.cos(before), atol=1e-3)
@@ -137,7 +137,8 @@ def test_a_layer_without_parameters_is_checked_on_its_inputs_only():
 
 def test_float32_is_too_coarse_for_finite_differences():
     batch = rng(1).standard_normal((8, 5))
-    coarse = check_layer_gradients(Dense(5, 7, rng=0, dtype=np.float32), batch)
+    with pytest.warns(UserWarning, match=r"Dense computes in float32: finite differences need float64"):
+        coarse = check_layer_gradients(Dense(5, 7, rng=0, dtype=np.float32), batch)
     fine = check_layer_gradients(Dense(5, 7, rng=0, dtype=np.float64), batch)
     assert min(coarse.values()) > 1e-4 > 1e-7 > max(fine.values())
 
@@ -155,7 +156,7 @@ def test_the_upstream_gradient_is_drawn_from_the_seed():
     batch = rng(1).standard_normal((4, 3))
 
     def errors(seed):
-        return check_layer_gradients(WrongWeightGradient(3, 3, rng=0, dtype=np.float64), batch, seed=seed)
+        return check_layer_gradients(WrongWeightGradient(3, 3, rng=0, dtype=np.float64), batch, rng=seed)
 
     assert errors(5) == errors(5)
     assert errors(5)["weights"] != errors(6)["weights"]

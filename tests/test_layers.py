@@ -276,7 +276,7 @@ def test_get_config_rebuilds_an_equivalent_layer(init, dtype):
     layer = Dense(5, 3, init=init, rng=4, dtype=dtype)
     config = layer.get_config()
     assert config == {"n_inputs": 5, "n_neurons": 3, "init": init, "dtype": np.dtype(dtype).name}
-    rebuilt = Layer.registry["Dense"](**config, rng=4)
+    rebuilt = Layer.registry["dlfs.layers.Dense"](**config, rng=4)
     assert type(rebuilt) is Dense and rebuilt.get_config() == config
     np.testing.assert_array_equal(rebuilt.weights, layer.weights)
     assert rebuilt.weights.dtype == layer.weights.dtype

@@ -164,14 +164,14 @@ def test_losses_and_gradients_are_finite_at_probabilities_0_and_1(probs, data):
         assert np.isfinite(softmax_cross_entropy_backward(probs, labels)).all()
 
 
-def test_clipping_caps_the_loss_at_minus_log_eps():
+def test_clipping_caps_the_loss_at_minus_log_epsilon():
     assert CategoricalCrossEntropy().calculate(np.array([[0.0, 1.0]]), [0]) == pytest.approx(-math.log(1e-7))
     assert BinaryCrossEntropy().calculate(np.array([[1.0]]), [[0.0]]) == pytest.approx(-math.log(1e-7))
     # float32: 1 - 1e-7 rounds to 1 - 2**-23, two float32 steps below 1
     assert BinaryCrossEntropy().calculate(np.array([[1.0]], dtype=np.float32), [[0.0]]) == pytest.approx(
         23 * math.log(2), rel=1e-6)
-    with pytest.raises(ValueError, match=r"eps must be in \(0, 0.5\)"):
-        CategoricalCrossEntropy(eps=0)
+    with pytest.raises(ValueError, match=r"epsilon must be in \(0, 0.5\)"):
+        CategoricalCrossEntropy(epsilon=0)
 
 
 # --- no silent broadcasting, and bad input ----------------------------------------------------
@@ -300,10 +300,10 @@ def test_sigmoid_fused_gradient_stays_exact_for_a_confident_float32_mistake():
 
 # --- the registry -------------------------------------------------------------------------------
 
-def test_every_loss_subclass_is_registered_by_name_even_when_defined_later():
-    assert Loss.registry["BinaryCrossEntropy"] is BinaryCrossEntropy
+def test_every_loss_subclass_is_registered_by_module_and_name_even_when_defined_later():
+    assert Loss.registry["dlfs.losses.BinaryCrossEntropy"] is BinaryCrossEntropy
 
     class HuberLikeLoss(MeanSquaredError):
         pass
 
-    assert Loss.registry["HuberLikeLoss"] is HuberLikeLoss
+    assert Loss.registry[f"{__name__}.{HuberLikeLoss.__qualname__}"] is HuberLikeLoss

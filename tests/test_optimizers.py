@@ -109,17 +109,17 @@ def test_momentum_closed_form_for_a_constant_gradient():
 
 
 def test_learning_rate_decay_schedule():
-    sgd = SGD(learning_rate=0.2, decay=0.5)
+    sgd = SGD(learning_rate=0.2, learning_rate_decay=0.5)
     assert [sgd.current_learning_rate(t) for t in (0, 1, 4)] == pytest.approx([0.2, 0.2 / 1.5, 0.2 / 3])
     # with a unit gradient the parameter moves by exactly the scheduled rates
-    got = run(SGD(learning_rate=0.2, decay=0.5), [0.0], [np.ones(1)] * 4)
+    got = run(SGD(learning_rate=0.2, learning_rate_decay=0.5), [0.0], [np.ones(1)] * 4)
     np.testing.assert_allclose(got, [-sum(0.2 / (1 + 0.5 * t) for t in range(4))], rtol=1e-13)
 
 
 @pytest.mark.parametrize("momentum", [0.0, 0.8])
 def test_decay_and_weight_decay_with_and_without_momentum(momentum):
     grads = gradient_stream(1, START.shape, 10)
-    optimizer = SGD(learning_rate=0.1, momentum=momentum, decay=0.3, weight_decay=0.05)
+    optimizer = SGD(learning_rate=0.1, momentum=momentum, learning_rate_decay=0.3, weight_decay=0.05)
     expected = reference_sgd(START, grads, 0.1, momentum=momentum, decay=0.3, weight_decay=0.05)
     np.testing.assert_allclose(run(optimizer, START, grads), expected, rtol=1e-12, atol=1e-14)
 
@@ -158,7 +158,7 @@ def test_adam_epsilon_is_added_outside_the_square_root_after_bias_correction():
 
 def test_adam_decay_uses_the_layer_step_count():
     grads = gradient_stream(3, (4,), 6)
-    decayed = Adam(learning_rate=0.05, decay=0.25)
+    decayed = Adam(learning_rate=0.05, learning_rate_decay=0.25)
     layer = Params(w=np.zeros(4))
     w = np.zeros(4)
     m, v = np.zeros(4), np.zeros(4)
@@ -174,7 +174,7 @@ def test_adam_decay_uses_the_layer_step_count():
 
 @pytest.mark.parametrize(
     "make",
-    [lambda: SGD(learning_rate=0.1, momentum=0.9, decay=0.5), lambda: Adam(learning_rate=0.1, decay=0.5)],
+    [lambda: SGD(learning_rate=0.1, momentum=0.9, learning_rate_decay=0.5), lambda: Adam(learning_rate=0.1, learning_rate_decay=0.5)],
     ids=["momentum", "adam"],
 )
 def test_state_is_per_layer(make):
@@ -209,7 +209,7 @@ def test_state_does_not_keep_a_deleted_layer_alive(make):
 
 @pytest.mark.parametrize(
     "make",
-    [lambda: SGD(learning_rate=0.1, momentum=0.9, decay=0.5), lambda: Adam(learning_rate=0.1, decay=0.5)],
+    [lambda: SGD(learning_rate=0.1, momentum=0.9, learning_rate_decay=0.5), lambda: Adam(learning_rate=0.1, learning_rate_decay=0.5)],
     ids=["momentum", "adam"],
 )
 def test_state_persists_until_reset(make):
@@ -283,7 +283,7 @@ def test_bad_learning_rate(cls, value):
         (lambda: SGD(momentum=float("nan")), "momentum"),
         (lambda: SGD(momentum=1.0), "momentum"),
         (lambda: SGD(momentum=1.5), "momentum"),
-        (lambda: SGD(decay=-1.0), "decay"),
+        (lambda: SGD(learning_rate_decay=-1.0), "learning_rate_decay"),
         (lambda: Adam(weight_decay=-0.01), "weight_decay"),
         (lambda: Adam(epsilon=0.0), "epsilon"),
         (lambda: Adam(beta_1=1.0), "beta_1"),

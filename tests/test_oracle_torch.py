@@ -234,7 +234,7 @@ def test_clipping_is_the_documented_difference():
     q = torch.tensor(np.clip(probs, eps, 1 - eps), requires_grad=True)
     expected = F.nll_loss(torch.log(q), torch.from_numpy(labels), reduction="none")
     expected.mean().backward()
-    cce = dlfs.CategoricalCrossEntropy(eps=eps)
+    cce = dlfs.CategoricalCrossEntropy(epsilon=eps)
     assert error(cce.forward(probs, labels), expected) <= TOLERANCE
     assert error(cce.backward(probs, labels), q.grad) <= TOLERANCE
 
@@ -242,7 +242,7 @@ def test_clipping_is_the_documented_difference():
     q = torch.tensor(np.clip(probs, eps, 1 - eps), requires_grad=True)
     expected = F.binary_cross_entropy(q, torch.tensor(targets, dtype=torch.float64), reduction="none").mean(dim=1)
     expected.mean().backward()
-    bce = dlfs.BinaryCrossEntropy(eps=eps)
+    bce = dlfs.BinaryCrossEntropy(epsilon=eps)
     assert error(bce.forward(probs, targets), expected) <= TOLERANCE
     assert error(bce.backward(probs, targets), q.grad) <= TOLERANCE
 
@@ -263,9 +263,9 @@ OPTIMIZERS = {  # name: (dlfs optimizer factory, torch optimizer factory, Lambda
                      lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9), None),
     "SGD weight decay": (lambda: dlfs.SGD(learning_rate=0.1, weight_decay=0.01),
                          lambda p: torch.optim.SGD(p, lr=0.1, weight_decay=0.01), None),
-    "SGD decay": (lambda: dlfs.SGD(learning_rate=0.1, decay=0.2),
+    "SGD decay": (lambda: dlfs.SGD(learning_rate=0.1, learning_rate_decay=0.2),
                   lambda p: torch.optim.SGD(p, lr=0.1), lr_decay(0.2)),
-    "SGD all": (lambda: dlfs.SGD(learning_rate=0.05, momentum=0.5, decay=0.1, weight_decay=0.02),
+    "SGD all": (lambda: dlfs.SGD(learning_rate=0.05, momentum=0.5, learning_rate_decay=0.1, weight_decay=0.02),
                 lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.5, weight_decay=0.02), lr_decay(0.1)),
     "Adam": (lambda: dlfs.Adam(learning_rate=0.01),
              lambda p: torch.optim.Adam(p, lr=0.01), None),
@@ -273,7 +273,7 @@ OPTIMIZERS = {  # name: (dlfs optimizer factory, torch optimizer factory, Lambda
                    lambda p: torch.optim.Adam(p, lr=0.02, betas=(0.5, 0.9), eps=1e-6), None),
     "Adam weight decay": (lambda: dlfs.Adam(learning_rate=0.01, weight_decay=0.05),
                           lambda p: torch.optim.Adam(p, lr=0.01, weight_decay=0.05), None),
-    "Adam decay": (lambda: dlfs.Adam(learning_rate=0.01, decay=0.3),
+    "Adam decay": (lambda: dlfs.Adam(learning_rate=0.01, learning_rate_decay=0.3),
                    lambda p: torch.optim.Adam(p, lr=0.01), lr_decay(0.3)),
 }
 
@@ -408,7 +408,7 @@ MUTANTS = {  # name: (function returning the harness's errors, the error that mu
     "SGD dampened momentum": (lambda: {"params": max(trajectory_errors(
         SGDDampenedMomentum(learning_rate=0.05, momentum=0.9), *OPTIMIZERS["SGD momentum"][1:], 4, 3, 0))}, "params"),
     "SGD decay off by one": (lambda: {"params": max(trajectory_errors(
-        SGDDecayOffByOne(learning_rate=0.1, decay=0.2), *OPTIMIZERS["SGD decay"][1:], 4, 3, 0))}, "params"),
+        SGDDecayOffByOne(learning_rate=0.1, learning_rate_decay=0.2), *OPTIMIZERS["SGD decay"][1:], 4, 3, 0))}, "params"),
 }
 
 

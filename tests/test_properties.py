@@ -86,7 +86,7 @@ def test_categorical_cross_entropy_is_finite_at_0_and_1(dtype, labels_as, data):
     per_sample = loss.forward(probs, y_true)
     assert np.isfinite(per_sample).all()
     # clipping at eps bounds the loss of a confidently wrong prediction by -log(eps)
-    assert (per_sample >= 0).all() and (per_sample <= -np.log(loss.eps) * (1 + 1e-6)).all()
+    assert (per_sample >= 0).all() and (per_sample <= -np.log(loss.epsilon) * (1 + 1e-6)).all()
     assert np.isfinite(loss.calculate(probs, y_true))
     assert_finite_like(loss.backward(probs, y_true), probs)
 
@@ -106,7 +106,7 @@ def test_binary_cross_entropy_is_finite_at_0_and_1(dtype, data):
     loss = dlfs.BinaryCrossEntropy()
     per_sample = loss.forward(probs, targets)
     assert np.isfinite(per_sample).all()
-    assert (per_sample >= 0).all() and (per_sample <= -np.log(loss.eps) * (1 + 1e-6)).all()
+    assert (per_sample >= 0).all() and (per_sample <= -np.log(loss.epsilon) * (1 + 1e-6)).all()
     assert np.isfinite(loss.calculate(probs, targets))
     assert_finite_like(loss.backward(probs, targets), probs)
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from dlfs import (SGD, Adam, CategoricalCrossEntropy, Dense, Layer, Model, ReLU, Softmax, numerical_gradient,
-                  relative_error)
+                  relative_error, _saving)
 from dlfs.model import Callback
 from dlfs.regularization import Dropout, EarlyStopping, l2_penalty
 
@@ -42,7 +42,7 @@ def classifier(dropout=0.0, width=16, dtype=np.float32, seed=0, optimizer=None) 
 
 def test_dropout_is_a_registered_layer():
     assert issubclass(Dropout, Layer)
-    assert Layer.registry["Dropout"] is Dropout
+    assert Layer.registry["dlfs.regularization.Dropout"] is Dropout
 
 
 def test_evaluation_mode_is_the_identity_forward_and_backward():
@@ -173,7 +173,7 @@ def test_a_model_with_dropout_predicts_deterministically_and_trains():
     assert np.array_equal(model.predict(X), model.predict(X))
     assert not np.array_equal(model.forward(X, training=True), model.forward(X, training=True))
     before = model.evaluate(X, y)["loss"]
-    history = model.fit(X, y, epochs=30, batch_size=16, seed=0, verbose=0)
+    history = model.fit(X, y, epochs=30, batch_size=16, rng=0, verbose=0)
     after = model.evaluate(X, y)
     assert after["loss"] < 0.5 * before
     assert after["accuracy"] > 0.9
@@ -195,14 +195,14 @@ def test_a_model_with_dropout_survives_save_and_load(tmp_path):
 def test_training_a_loaded_model_with_dropout_repeats_the_original(tmp_path):
     X, y = blobs()
     model = classifier(dropout=0.3, optimizer=SGD(0.05))
-    model.fit(X, y, epochs=2, batch_size=16, seed=0, verbose=0)
+    model.fit(X, y, epochs=2, batch_size=16, rng=0, verbose=0)
     path = tmp_path / "dropout.npz"
     model.save(path)
     runs = []
     for source in (lambda: Model.load(path), lambda: Model.load(path), lambda: model):
         trained = source()
         trained.optimizer = SGD(0.05)
-        trained.fit(X, y, epochs=2, batch_size=16, seed=1, verbose=0)
+        trained.fit(X, y, epochs=2, batch_size=16, rng=1, verbose=0)
         runs.append(trained.get_weights())
     for weights in runs[1:]:                   # loaded twice, and the original carried on
         assert all(np.array_equal(a, b) for a, b in zip(runs[0], weights))
@@ -251,7 +251,7 @@ def test_l2_penalty_gradient_matches_finite_differences():
     model.backward(model.forward(X), y)
     for layer in (model.layers[0], model.layers[2]):
         for name, param in layer.parameters().items():
-            analytic = getattr(layer, "d" + name) + lam * param
+            analytic = layer.gradients()[name] + lam * param
             assert relative_error(analytic, numerical_gradient(total_loss, param)) < 1e-6
             penalty_only = numerical_gradient(lambda: l2_penalty(model, lam), param)
             assert relative_error(lam * param, penalty_only) < 1e-8
@@ -409,7 +409,7 @@ def test_fit_stops_early_when_the_validation_loss_rises():
     stopper = EarlyStopping(patience=3)
     epochs = 100
     history = model.fit(X_train, y_train, epochs=epochs, batch_size=16, validation_data=(X_val, y_val),
-                        seed=0, verbose=0, callbacks=[stopper])
+                        rng=0, verbose=0, callbacks=[stopper])
     n_run = len(history["val_loss"])
     assert n_run < epochs
     assert stopper.stopped_epoch == n_run == stopper.best_epoch + 3
@@ -444,21 +444,46 @@ def test_dropout_refuses_integer_inputs():
 def test_the_architecture_record_is_the_same_before_and_after_training():
     X, y = blobs()
     model = classifier(dropout=0.3)
-    before = model.architecture()
-    model.fit(X, y, epochs=2, batch_size=16, seed=0, verbose=0)
-    assert model.architecture() == before
+    before = _saving.architecture(model)
+    model.fit(X, y, epochs=2, batch_size=16, rng=0, verbose=0)
+    assert _saving.architecture(model) == before
+
+
+def older_record(model, format_name: str) -> dict:
+    """The architecture record as dlfs.Model/1 and /2 wrote it: bare class names, no optimizer, eps."""
+    record = _saving.architecture(model)
+    record["format"] = format_name
+    del record["optimizer"]
+    for spec in [*record["layers"], record["loss"]]:
+        spec["class"] = spec["class"].rpartition(".")[2]
+    record["loss"]["config"] = {"eps": value for value in record["loss"]["config"].values()}
+    return record
+
+
+def test_a_file_of_the_format_before_the_optimizer_still_loads(tmp_path):
+    X, y = blobs()
+    model = classifier(dropout=0.3, optimizer=SGD(0.05))
+    model.fit(X, y, epochs=1, batch_size=16, rng=0, verbose=0)
+    path = tmp_path / "v2.npz"
+    arrays = _saving.model_arrays(model, with_optimizer=False)
+    np.savez(path, architecture=np.array(json.dumps(older_record(model, "dlfs.Model/2"))), **arrays)
+    restored = Model.load(path)
+    assert restored.optimizer is None and restored.loss.epsilon == model.loss.epsilon
+    for ours, theirs in zip(restored.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(ours, theirs)
+    np.testing.assert_array_equal(restored.predict(X), model.predict(X))
 
 
 def test_a_file_of_the_older_format_with_state_in_the_config_still_loads(tmp_path):
     X, y = blobs()
     model = classifier(dropout=0.3, optimizer=SGD(0.05))
-    model.fit(X, y, epochs=1, batch_size=16, seed=0, verbose=0)
+    model.fit(X, y, epochs=1, batch_size=16, rng=0, verbose=0)
     dropout = next(i for i, layer in enumerate(model.layers) if isinstance(layer, Dropout))
-    record = model.architecture()                      # rewrite it as dlfs.Model/1 stored it
-    record["format"] = "dlfs.Model/1"
+    record = older_record(model, "dlfs.Model/1")      # rewrite it as dlfs.Model/1 stored it
     record["layers"][dropout]["config"]["rng_state"] = model.layers[dropout].rng.bit_generator.state
     path = tmp_path / "old.npz"
-    np.savez(path, architecture=np.array(json.dumps(record)), **model._named_parameters())
+    parameters = {key: array for key, array in _saving.model_arrays(model, False).items() if ".state." not in key}
+    np.savez(path, architecture=np.array(json.dumps(record)), **parameters)
     restored = Model.load(path)
     np.testing.assert_array_equal(restored.layers[dropout].state()["rng"], model.layers[dropout].state()["rng"])
     x = np.ones((4, 8))                                # Dropout takes any shape

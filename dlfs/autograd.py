@@ -1,0 +1,389 @@
+"""Automatic differentiation.
+
+Generated from chapters/12-autograd.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
+"""
+
+__all__ = ['Tensor', 'Parameters']
+
+# %% chapters/12-autograd.md cell 1
+import numpy as np
+
+from dlfs._checks import check_clip_bounds, check_max_axis, check_parameter_tensors, check_seed_gradient
+
+
+# %% chapters/12-autograd.md cell 3
+def _topological_order(root) -> list:
+    """Every node ``root`` depends on, and root itself, each after all of its parents.
+
+    A node is any object with a tuple ``_parents``. Depth-first search with an explicit stack of
+    (node, parents done) pairs: a node is written out when its second entry comes off the stack,
+    after everything pushed above it, its parents and theirs. The list runs from the inputs to
+    ``root``; no recursion, so a graph of any depth works.
+    """
+    order, seen = [], set()
+    stack = [(root, False)]
+    while stack:
+        node, parents_done = stack.pop()
+        if parents_done:
+            order.append(node)
+        elif node not in seen:
+            seen.add(node)
+            stack.append((node, True))
+            stack.extend((parent, False) for parent in node._parents if parent not in seen)
+    return order
+
+
+# %% chapters/12-autograd.md cell 4
+def _accumulate(node, grad) -> None:
+    """Add ``grad`` to ``node.grad`` (None means no gradient yet): a node used twice gets both shares."""
+    node.grad = grad if node.grad is None else node.grad + grad
+
+
+def _backpropagate(root, seed) -> None:
+    """The backward sweep from ``root``, whose gradient is ``seed``.
+
+    Nodes have ``_parents``, ``grad`` and ``_backward``: a function from the node's gradient to a
+    tuple with one share per parent (None for a parent that needs none), or None for a leaf.
+    Interior nodes start each sweep from nothing; leaves keep what earlier sweeps left and add
+    to it, so that gradients can be accumulated over several sweeps (clear them between steps).
+    """
+    order = _topological_order(root)
+    for node in order:
+        if node._parents:
+            node.grad = None
+    root.grad = seed
+    for node in reversed(order):            # every node after all its children
+        if node._backward is None or node.grad is None:
+            continue
+        for parent, grad in zip(node._parents, node._backward(node.grad)):
+            if grad is not None:
+                _accumulate(parent, grad)
+
+
+# %% chapters/12-autograd.md cell 12
+class Tensor:
+    """An array that remembers how it was made, for reverse-mode automatic differentiation.
+
+    ``data`` is a floating NumPy array (integers and bools become float64; a floating array is not
+    copied). ``grad`` is dL/d(data), of the same shape, after ``backward`` (None before). An
+    operation on tensors of which at least one has ``requires_grad`` records its inputs and its
+    local derivatives; the operations are methods and operators as on PyTorch's tensors
+    (``x @ w + b``, ``x.relu()``, ``x.sum(axis=0)``), with NumPy's broadcasting, and Python
+    numbers or arrays mix in on either side as constants (numbers take the tensor's dtype).
+    """
+
+    __array_ufunc__ = None    # ndarray (op) Tensor calls Tensor's reflected operator
+    __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward")
+
+    def __init__(self, data, requires_grad: bool = False):
+        data = np.asarray(data)
+        if data.dtype.kind not in "biuf":
+            raise TypeError(f"Tensor data must hold numbers, got an array of dtype {data.dtype}")
+        self.data = data if data.dtype.kind == "f" else data.astype(np.float64)
+        self.requires_grad = bool(requires_grad)
+        self.grad = None
+        self._parents, self._backward = (), None
+
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    def item(self) -> float:
+        """The value of a one-element tensor as a Python float."""
+        return self.data.item()
+
+    def detach(self) -> "Tensor":
+        """The same data as a constant: no gradient flows back through it."""
+        return Tensor(self.data)
+
+    def zero_grad(self) -> None:
+        """Forget the gradient (before the next step: leaves add each sweep's gradient to it)."""
+        self.grad = None
+
+    def backward(self, gradient=None) -> None:
+        """dL/d(every tensor this one depends on) into their ``grad``; L is this tensor.
+
+        A one-element tensor is seeded with 1; any other needs ``gradient``, dL/d(this tensor),
+        of its shape. Leaves (the tensors made with ``requires_grad=True``) add to their ``grad``.
+        """
+        _backpropagate(self, check_seed_gradient(self, gradient))
+
+    def __repr__(self) -> str:
+        flag = ", requires_grad=True" if self.requires_grad else ""
+        return f"Tensor({np.array2string(self.data, precision=4, separator=', ')}{flag})"
+
+    # %% chapters/12-autograd.md cell 14
+    def __add__(self, other) -> "Tensor":
+        a, b = self, _lift(other, self)
+        return _result(a.data + b.data, (a, b), lambda g: (
+            _unbroadcast(g, a.shape) if a.requires_grad else None,
+            _unbroadcast(g, b.shape) if b.requires_grad else None))
+
+    # %% chapters/12-autograd.md cell 14
+    def __sub__(self, other) -> "Tensor":
+        a, b = self, _lift(other, self)
+        return _result(a.data - b.data, (a, b), lambda g: (
+            _unbroadcast(g, a.shape) if a.requires_grad else None,
+            _unbroadcast(-g, b.shape) if b.requires_grad else None))
+
+    # %% chapters/12-autograd.md cell 14
+    def __mul__(self, other) -> "Tensor":
+        a, b = self, _lift(other, self)
+        return _result(a.data * b.data, (a, b), lambda g: (
+            _unbroadcast(g * b.data, a.shape) if a.requires_grad else None,
+            _unbroadcast(g * a.data, b.shape) if b.requires_grad else None))
+
+    # %% chapters/12-autograd.md cell 14
+    def __truediv__(self, other) -> "Tensor":
+        a, b = self, _lift(other, self)
+        return _result(a.data / b.data, (a, b), lambda g: (
+            _unbroadcast(g / b.data, a.shape) if a.requires_grad else None,
+            _unbroadcast(-g * a.data / (b.data * b.data), b.shape) if b.requires_grad else None))
+
+    # %% chapters/12-autograd.md cell 14
+    def __pow__(self, other) -> "Tensor":
+        a, b = self, _lift(other, self)
+        out = a.data**b.data
+        return _result(out, (a, b), lambda g: (
+            _unbroadcast(g * b.data * a.data ** (b.data - 1), a.shape) if a.requires_grad else None,
+            _unbroadcast(g * out * np.log(a.data), b.shape) if b.requires_grad else None))
+
+    # %% chapters/12-autograd.md cell 14
+    def __neg__(self) -> "Tensor":
+        return _result(-self.data, (self,), lambda g: (-g,))
+
+    # %% chapters/12-autograd.md cell 15
+    def __radd__(self, other) -> "Tensor":
+        return _lift(other, self) + self
+
+    # %% chapters/12-autograd.md cell 15
+    def __rsub__(self, other) -> "Tensor":
+        return _lift(other, self) - self
+
+    # %% chapters/12-autograd.md cell 15
+    def __rmul__(self, other) -> "Tensor":
+        return _lift(other, self) * self
+
+    # %% chapters/12-autograd.md cell 15
+    def __rtruediv__(self, other) -> "Tensor":
+        return _lift(other, self) / self
+
+    # %% chapters/12-autograd.md cell 15
+    def __rpow__(self, other) -> "Tensor":
+        return _lift(other, self) ** self
+
+    # %% chapters/12-autograd.md cell 15
+    def __rmatmul__(self, other) -> "Tensor":
+        return _lift(other, self) @ self
+
+    # %% chapters/12-autograd.md cell 16
+    def __matmul__(self, other) -> "Tensor":
+        a, b = self, _lift(other, self)
+        return _result(a.data @ b.data, (a, b),
+                       lambda g: _matmul_grads(g, a.data, b.data, a.requires_grad, b.requires_grad))
+
+    # %% chapters/12-autograd.md cell 17
+    def sum(self, axis=None, keepdims: bool = False) -> "Tensor":
+        """The sum over ``axis`` (None: all; an int or a tuple), as ``np.sum``."""
+        shape, axes = self.shape, _reduced_axes(axis, self.ndim)
+
+        def backward(g):
+            return (np.broadcast_to(g if keepdims else np.expand_dims(g, axes), shape),)
+
+        return _result(self.data.sum(axis=axis, keepdims=keepdims), (self,), backward)
+
+    # %% chapters/12-autograd.md cell 17
+    def mean(self, axis=None, keepdims: bool = False) -> "Tensor":
+        """The mean over ``axis``: the sum divided by the number of elements summed."""
+        count = int(np.prod([self.shape[a] for a in _reduced_axes(axis, self.ndim)]))
+        return self.sum(axis=axis, keepdims=keepdims) / count
+
+    # %% chapters/12-autograd.md cell 17
+    def max(self, axis=None, keepdims: bool = False) -> "Tensor":
+        """The maximum over one axis (an int) or all (None); at ties the gradient goes to the first."""
+        axis = check_max_axis(axis, self.ndim)
+        flat = self.data.reshape(-1) if axis is None else self.data
+        along = 0 if axis is None else axis
+        first = np.expand_dims(flat.argmax(axis=along), along)        # index of the first maximum
+        out = np.take_along_axis(flat, first, along)                  # kept axis of length 1
+
+        def backward(g):
+            grad = np.zeros_like(flat)
+            np.put_along_axis(grad, first, g.reshape(first.shape), along)
+            return (grad.reshape(self.shape),)
+
+        if axis is None:
+            out = out.reshape((1,) * self.ndim if keepdims else ())
+        elif not keepdims:
+            out = out.squeeze(axis)
+        return _result(out, (self,), backward)
+
+    # %% chapters/12-autograd.md cell 19
+    def exp(self) -> "Tensor":
+        e = np.exp(self.data)
+        return _result(e, (self,), lambda g: (g * e,))
+
+    # %% chapters/12-autograd.md cell 19
+    def log(self) -> "Tensor":
+        x = self.data
+        return _result(np.log(x), (self,), lambda g: (g / x,))
+
+    # %% chapters/12-autograd.md cell 19
+    def tanh(self) -> "Tensor":
+        t = np.tanh(self.data)
+        return _result(t, (self,), lambda g: (g * (1 - t * t),))
+
+    # %% chapters/12-autograd.md cell 19
+    def sigmoid(self) -> "Tensor":
+        """1 / (1 + exp(-x)), computed from exp(-|x|) so that nothing overflows (as dlfs.Sigmoid)."""
+        x = self.data
+        t = np.exp(-np.abs(x))
+        s = np.where(x >= 0, 1 / (1 + t), t / (1 + t))
+        return _result(s, (self,), lambda g: (g * s * (1 - s),))
+
+    # %% chapters/12-autograd.md cell 19
+    def relu(self) -> "Tensor":
+        x = self.data
+        return _result(np.maximum(x, 0), (self,), lambda g: (g * (x > 0),))
+
+    # %% chapters/12-autograd.md cell 19
+    def clip(self, min=None, max=None) -> "Tensor":
+        """Values limited to [min, max] (either may be None); gradient 1 inside, bounds included, 0 outside."""
+        check_clip_bounds(min, max)
+        x = self.data
+        inside = np.ones(x.shape, dtype=bool)
+        if min is not None:
+            inside &= x >= min
+        if max is not None:
+            inside &= x <= max
+        return _result(np.clip(x, min, max), (self,), lambda g: (g * inside,))
+
+    # %% chapters/12-autograd.md cell 19
+    def maximum(self, other) -> "Tensor":
+        """The element-wise maximum with ``other`` (broadcast); at ties each operand gets half the gradient."""
+        a, b = self, _lift(other, self)
+        A, B = a.data, b.data
+
+        def backward(g):
+            share = np.where(A == B, g * 0.5, g)
+            return (_unbroadcast(share * (A >= B), a.shape) if a.requires_grad else None,
+                    _unbroadcast(share * (B >= A), b.shape) if b.requires_grad else None)
+
+        return _result(np.maximum(A, B), (a, b), backward)
+
+    # %% chapters/12-autograd.md cell 21
+    def reshape(self, *shape) -> "Tensor":
+        """The same elements in a new shape: ``x.reshape(2, 3)`` or ``x.reshape((2, 3))``; -1 is inferred."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        old = self.shape
+        return _result(self.data.reshape(shape), (self,), lambda g: (g.reshape(old),))
+
+    # %% chapters/12-autograd.md cell 21
+    def transpose(self, dim0: int, dim1: int) -> "Tensor":
+        """Axes ``dim0`` and ``dim1`` swapped, as ``torch.transpose``."""
+        return _result(np.swapaxes(self.data, dim0, dim1), (self,), lambda g: (np.swapaxes(g, dim0, dim1),))
+
+    # %% chapters/12-autograd.md cell 21
+    @property
+    def T(self) -> "Tensor":
+        """All axes reversed (the transpose of a matrix)."""
+        return _result(self.data.T, (self,), lambda g: (g.T,))
+
+    # %% chapters/12-autograd.md cell 21
+    def __getitem__(self, index) -> "Tensor":
+        """NumPy indexing: integers, slices, None, ..., integer or boolean arrays; repeats add up."""
+        shape = self.shape
+
+        def backward(g):
+            grad = np.zeros(shape, dtype=g.dtype)
+            np.add.at(grad, index, g)                # a repeated index gets every share
+            return (grad,)
+
+        return _result(self.data[index], (self,), backward)
+
+
+def _lift(value, like: Tensor) -> "Tensor":
+    """A Tensor as it is; a Python number as a constant of ``like``'s dtype; an array as a constant."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, (int, float)):
+        return Tensor(np.asarray(value, dtype=like.dtype))
+    return Tensor(value)
+
+
+def _result(data: np.ndarray, parents: tuple, backward) -> "Tensor":
+    """An operation's output: a graph node if any parent requires a gradient, else a constant."""
+    out = Tensor(data)
+    if any(parent.requires_grad for parent in parents):
+        out.requires_grad, out._parents, out._backward = True, parents, backward
+    return out
+
+
+# %% chapters/12-autograd.md cell 13
+def _unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
+    """``grad`` (the broadcast result's shape) summed back to an operand of ``shape``.
+
+    Sums over the leading axes that broadcasting added and over the axes where the operand had
+    length 1 and the result did not; then reshapes to ``shape``.
+    """
+    if grad.shape == shape:
+        return grad
+    lead = grad.ndim - len(shape)
+    stretched = tuple(lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1)
+    return grad.sum(axis=tuple(range(lead)) + stretched).reshape(shape)
+
+
+# %% chapters/12-autograd.md cell 16
+def _matmul_grads(g: np.ndarray, A: np.ndarray, B: np.ndarray, need_a: bool, need_b: bool) -> tuple:
+    """dL/dA and dL/dB (None where not needed) for ``A @ B`` with NumPy's rules, given g = dL/d(A @ B)."""
+    a = A[None, :] if A.ndim == 1 else A          # (k,) on the left: a row (1, k)
+    b = B[:, None] if B.ndim == 1 else B          # (k,) on the right: a column (k, 1)
+    if B.ndim == 1:
+        g = np.expand_dims(g, -1)                 # put back the axes that matmul dropped
+    if A.ndim == 1:
+        g = np.expand_dims(g, -2)
+    da = _unbroadcast(g @ np.swapaxes(b, -1, -2), a.shape).reshape(A.shape) if need_a else None
+    db = _unbroadcast(np.swapaxes(a, -1, -2) @ g, b.shape).reshape(B.shape) if need_b else None
+    return da, db
+
+
+# %% chapters/12-autograd.md cell 17
+def _reduced_axes(axis, ndim: int) -> tuple:
+    """The axes a reduction over ``axis`` (None, an int or a tuple) removes, as non-negative ints."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    return tuple(a % ndim for a in axes)
+
+
+# %% chapters/12-autograd.md cell 26
+class Parameters:
+    """Named leaf tensors, seen by a dlfs optimizer as one layer.
+
+    ``Parameters(W1=W1, b1=b1, ...)``; ``optimizer.update_params(params)`` updates each tensor's
+    ``data`` in place from its ``grad``, keeping the optimizer's state (momentum, Adam's moments)
+    per name. ``zero_grad()`` clears every gradient before the next backward pass. A tensor used
+    in several places of a network is named once: its gradient already holds every use.
+    """
+
+    def __init__(self, **tensors: Tensor):
+        self.tensors = check_parameter_tensors(tensors)
+
+    def parameters(self) -> dict[str, np.ndarray]:
+        return {name: tensor.data for name, tensor in self.tensors.items()}
+
+    def gradients(self) -> dict[str, np.ndarray]:
+        return {name: tensor.grad for name, tensor in self.tensors.items()}
+
+    def zero_grad(self) -> None:
+        for tensor in self.tensors.values():
+            tensor.zero_grad()

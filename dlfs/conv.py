@@ -1,0 +1,239 @@
+"""Convolutional networks.
+
+Generated from chapters/10-convolution.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
+"""
+
+__all__ = ['conv_output_size', 'conv2d_loops', 'im2col', 'Conv2D', 'col2im', 'MaxPool2D', 'Flatten']
+
+# %% chapters/10-convolution.md cell 1
+import numpy as np
+
+from dlfs._checks import check_count, check_dvalues, check_fits, check_float_dtype, check_images, check_pair
+from dlfs.layers import DEFAULT_DTYPE, Layer
+
+
+# %% chapters/10-convolution.md cell 4
+def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0) -> int:
+    """Positions of a window along one axis: floor((size + 2 padding - kernel) / stride) + 1."""
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+def conv2d_loops(inputs: np.ndarray, weights: np.ndarray, biases: np.ndarray, stride=1, padding=0) -> np.ndarray:
+    """The convolution by its definition, one output value at a time: slow, a reference for checking.
+
+    inputs (N, C, H, W), weights (F, C, kH, kW), biases (F,); ``stride`` and ``padding`` are ints
+    or (rows, columns) pairs. Returns (N, F, H_out, W_out), computed in the result dtype of the
+    inputs and weights.
+    """
+    (s_h, s_w), (p_h, p_w) = check_pair("stride", stride), check_pair("padding", padding, allow_zero=True)
+    n_images, _, height, width = inputs.shape
+    n_kernels, _, k_h, k_w = weights.shape
+    padded = np.pad(inputs, ((0, 0), (0, 0), (p_h, p_h), (p_w, p_w)))
+    h_out, w_out = conv_output_size(height, k_h, s_h, p_h), conv_output_size(width, k_w, s_w, p_w)
+    outputs = np.zeros((n_images, n_kernels, h_out, w_out), dtype=np.result_type(inputs, weights))
+    for n in range(n_images):
+        for f in range(n_kernels):
+            for i in range(h_out):
+                for j in range(w_out):
+                    window = padded[n, :, i * s_h:i * s_h + k_h, j * s_w:j * s_w + k_w]   # (C, kH, kW)
+                    outputs[n, f, i, j] = np.sum(window * weights[f]) + biases[f]
+    return outputs
+
+
+# %% chapters/10-convolution.md cell 6
+def _pad(images: np.ndarray, padding: tuple[int, int]) -> np.ndarray:
+    """(N, C, H, W) -> (N, C, H + 2 p_h, W + 2 p_w) with zeros around; the array itself if no padding."""
+    p_h, p_w = padding
+    return np.pad(images, ((0, 0), (0, 0), (p_h, p_h), (p_w, p_w))) if p_h or p_w else images
+
+
+def _window_slices(kernel_size, stride, out_size):
+    """For each offset (a, b) inside the window, in reading order, the (rows, columns) slices that
+    pick that offset's pixel from every window position: rows a, a + s_h, ... (h_out of them)."""
+    (k_h, k_w), (s_h, s_w), (h_out, w_out) = kernel_size, stride, out_size
+    return [(slice(a, a + s_h * h_out, s_h), slice(b, b + s_w * w_out, s_w)) for a in range(k_h) for b in range(k_w)]
+
+
+def im2col(images: np.ndarray, kernel_size, stride, padding) -> np.ndarray:
+    """Every window of every image as a column: (N, C, H, W) -> (N, C * kH * kW, H_out * W_out).
+
+    ``kernel_size``, ``stride``, ``padding`` are (rows, columns) pairs. Column i * W_out + j holds
+    the window of output position (i, j), channel by channel and row by row within a channel: the
+    order of ``weights.reshape(F, -1)`` for weights (F, C, kH, kW).
+    """
+    n_images, channels, height, width = images.shape
+    (k_h, k_w), (s_h, s_w), (p_h, p_w) = kernel_size, stride, padding
+    out_size = conv_output_size(height, k_h, s_h, p_h), conv_output_size(width, k_w, s_w, p_w)
+    padded = _pad(images, padding)
+    cols = np.empty((n_images, channels, k_h * k_w, *out_size), dtype=images.dtype)
+    for offset, (rows, columns) in enumerate(_window_slices(kernel_size, stride, out_size)):
+        cols[:, :, offset] = padded[:, :, rows, columns]
+    return cols.reshape(n_images, channels * k_h * k_w, out_size[0] * out_size[1])
+
+
+# %% chapters/10-convolution.md cell 8
+def _conv_weights(init: str, shape: tuple[int, int, int, int], rng: np.random.Generator) -> np.ndarray:
+    """Starting weights of shape (F, C, kH, kW), with fan_in = C kH kW and fan_out = F kH kW.
+
+    "he": N(0, 2 / fan_in), for layers followed by ReLU; "glorot": U(-a, a) with
+    a = sqrt(6 / (fan_in + fan_out)).
+    """
+    n_kernels, channels, k_h, k_w = shape
+    fan_in, fan_out = channels * k_h * k_w, n_kernels * k_h * k_w
+    if init == "he":
+        return rng.normal(0.0, np.sqrt(2.0 / fan_in), size=shape)
+    if init == "glorot":
+        limit = np.sqrt(6.0 / (fan_in + fan_out))
+        return rng.uniform(-limit, limit, size=shape)
+    raise ValueError(f"init must be 'he' or 'glorot', got {init!r}")
+
+
+# %% chapters/10-convolution.md cell 9
+class Conv2D(Layer):
+    """A 2-D convolutional layer (cross-correlation, as in PyTorch): (N, C, H, W) -> (N, F, H_out, W_out).
+
+    weights (out_channels, in_channels, kH, kW), biases (out_channels,). ``kernel_size``,
+    ``stride`` and ``padding`` (zeros on each side) are ints or (rows, columns) pairs;
+    H_out = floor((H + 2 p_h - kH) / s_h) + 1, and likewise W_out. ``init`` is "he" (default, for
+    layers followed by ReLU) or "glorot"; ``rng`` a seed or a numpy Generator; ``dtype`` float32
+    unless you ask for float64. Inputs and dvalues are converted to ``dtype``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 init: str = "he", rng=None, dtype=DEFAULT_DTYPE):
+        self.in_channels = check_count("in_channels", in_channels)
+        self.out_channels = check_count("out_channels", out_channels)
+        self.kernel_size = check_pair("kernel_size", kernel_size)
+        self.stride = check_pair("stride", stride)
+        self.padding = check_pair("padding", padding, allow_zero=True)
+        self.dtype = check_float_dtype(dtype)
+        self.init = init
+        shape = (self.out_channels, self.in_channels, *self.kernel_size)
+        self.weights = _conv_weights(init, shape, np.random.default_rng(rng)).astype(self.dtype)
+        self.biases = np.zeros(self.out_channels, dtype=self.dtype)
+        self.cols = self.output = self.dweights = self.dbiases = None
+
+    def forward(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
+        """(N, in_channels, H, W) -> (N, out_channels, H_out, W_out)."""
+        inputs = check_images(inputs, self.in_channels, dtype=self.dtype)
+        check_fits(inputs.shape, self.kernel_size, self.padding)
+        n_images, _, height, width = self.input_shape = inputs.shape
+        self.cols = im2col(inputs, self.kernel_size, self.stride, self.padding)       # (N, K, P)
+        outputs = np.matmul(self.weights.reshape(self.out_channels, -1), self.cols)   # (N, F, P)
+        outputs += self.biases[:, None]
+        self.output = outputs.reshape(n_images, self.out_channels, *self.output_size(height, width))
+        return self.output
+
+    def output_size(self, height: int, width: int) -> tuple[int, int]:
+        """(H_out, W_out) for inputs of height x width."""
+        return tuple(conv_output_size(size, k, s, p) for size, k, s, p in
+                     zip((height, width), self.kernel_size, self.stride, self.padding))
+
+    def parameters(self) -> dict[str, np.ndarray]:
+        return {"weights": self.weights, "biases": self.biases}
+
+    def gradients(self) -> dict[str, np.ndarray]:
+        return {"weights": self.dweights, "biases": self.dbiases}
+
+    def get_config(self) -> dict:
+        return {"in_channels": self.in_channels, "out_channels": self.out_channels,
+                "kernel_size": self.kernel_size, "stride": self.stride, "padding": self.padding,
+                "init": self.init, "dtype": self.dtype.name}
+
+    # %% chapters/10-convolution.md cell 13
+    def backward(self, dvalues: np.ndarray) -> np.ndarray | None:
+        """dL/d(outputs) (N, F, H_out, W_out) -> dL/d(inputs) (N, C, H, W); sets dweights and dbiases.
+
+        With ``needs_input_gradient = False`` the input gradient is skipped and None returned.
+        """
+        dvalues = check_dvalues(self, dvalues).astype(self.dtype, copy=False)
+        grads = dvalues.reshape(len(dvalues), self.out_channels, -1)                    # G: (N, F, P)
+        self.dbiases = grads.sum(axis=(0, 2))
+        self.dweights = np.matmul(grads, self.cols.transpose(0, 2, 1)).sum(axis=0).reshape(self.weights.shape)
+        if not self.needs_input_gradient:
+            self.dinputs = None
+            return None
+        dcols = np.matmul(self.weights.reshape(self.out_channels, -1).T, grads)         # (N, K, P)
+        self.dinputs = col2im(dcols, self.input_shape, self.kernel_size, self.stride, self.padding)
+        return self.dinputs
+
+
+# %% chapters/10-convolution.md cell 11
+def col2im(cols: np.ndarray, image_shape: tuple, kernel_size, stride, padding) -> np.ndarray:
+    """The transpose of ``im2col``: (N, C * kH * kW, H_out * W_out) -> (N, C, H, W).
+
+    Each column entry is added to the pixel that ``im2col`` copied it from, so a pixel under
+    several windows receives the sum; entries that came from the padding are dropped.
+    ``image_shape`` is (N, C, H, W); the other arguments are as for ``im2col``.
+    """
+    n_images, channels, height, width = image_shape
+    (k_h, k_w), (s_h, s_w), (p_h, p_w) = kernel_size, stride, padding
+    out_size = conv_output_size(height, k_h, s_h, p_h), conv_output_size(width, k_w, s_w, p_w)
+    cols = cols.reshape(n_images, channels, k_h * k_w, *out_size)
+    padded = np.zeros((n_images, channels, height + 2 * p_h, width + 2 * p_w), dtype=cols.dtype)
+    for offset, (rows, columns) in enumerate(_window_slices(kernel_size, stride, out_size)):
+        padded[:, :, rows, columns] += cols[:, :, offset]
+    return padded[:, :, p_h:p_h + height, p_w:p_w + width]
+
+
+# %% chapters/10-convolution.md cell 15
+class MaxPool2D(Layer):
+    """Max-pooling of every channel: (N, C, H, W) -> (N, C, H_out, W_out), H_out = floor((H - kH) / s_h) + 1.
+
+    ``pool_size`` and ``stride`` are ints or (rows, columns) pairs; ``stride`` defaults to
+    ``pool_size`` (windows that tile the map; rows and columns left over are dropped). Backward
+    routes each gradient to the first maximum of its window in reading order, as PyTorch does.
+    Inputs keep their dtype.
+    """
+
+    def __init__(self, pool_size, stride=None):
+        self.pool_size = check_pair("pool_size", pool_size)
+        self.stride = self.pool_size if stride is None else check_pair("stride", stride)
+        self.inputs = self.output = None
+
+    def _slices(self, out_size: tuple[int, int]):
+        return _window_slices(self.pool_size, self.stride, out_size)
+
+    def forward(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
+        """(N, C, H, W) -> (N, C, H_out, W_out), the largest value of each window."""
+        self.inputs = check_images(inputs)
+        check_fits(self.inputs.shape, self.pool_size, what="pooling window")
+        out_size = tuple(conv_output_size(size, k, s) for size, k, s in
+                         zip(self.inputs.shape[2:], self.pool_size, self.stride))
+        (rows, columns), *others = self._slices(out_size)
+        self.output = self.inputs[:, :, rows, columns].copy()
+        for rows, columns in others:
+            np.maximum(self.output, self.inputs[:, :, rows, columns], out=self.output)
+        return self.output
+
+    def backward(self, dvalues: np.ndarray) -> np.ndarray:
+        """dL/d(outputs) -> dL/d(inputs): each window's gradient to its first maximum, zeros elsewhere."""
+        dvalues = check_dvalues(self, dvalues)
+        self.dinputs = np.zeros(self.inputs.shape, dtype=np.result_type(dvalues, self.inputs))
+        unclaimed = np.ones(self.output.shape, dtype=bool)     # windows whose maximum is still to be found
+        for rows, columns in self._slices(self.output.shape[2:]):
+            is_first_max = (self.inputs[:, :, rows, columns] == self.output) & unclaimed
+            unclaimed &= ~is_first_max
+            self.dinputs[:, :, rows, columns] += dvalues * is_first_max
+        return self.dinputs
+
+    def get_config(self) -> dict:
+        return {"pool_size": self.pool_size, "stride": self.stride}
+
+
+# %% chapters/10-convolution.md cell 18
+class Flatten(Layer):
+    """(N, C, H, W), or any (N, ...), -> (N, C * H * W) rows; backward reshapes back. No copies."""
+
+    def forward(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
+        inputs = np.asarray(inputs)
+        if inputs.ndim < 2 or inputs.shape[0] == 0:
+            raise ValueError(f"inputs must be a non-empty batch (N, ...) of at least 2 dimensions, got shape {inputs.shape}")
+        self.input_shape = inputs.shape
+        self.output = inputs.reshape(len(inputs), -1)
+        return self.output
+
+    def backward(self, dvalues: np.ndarray) -> np.ndarray:
+        """dL/d(outputs) (N, C * H * W) -> dL/d(inputs) (N, C, H, W)."""
+        self.dinputs = check_dvalues(self, dvalues).reshape(self.input_shape)
+        return self.dinputs

@@ -1,0 +1,173 @@
+"""Normalisation.
+
+Generated from chapters/11-normalization.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
+"""
+
+__all__ = ['Standardize', 'BatchNorm']
+
+# %% chapters/11-normalization.md cell 1
+import numpy as np
+
+from dlfs._checks import check_channels, check_count, check_dvalues, check_positive, check_unit_interval
+from dlfs.layers import DEFAULT_DTYPE, Layer
+
+
+# %% chapters/11-normalization.md cell 4
+def _channel_axes(ndim: int) -> tuple[int, ...]:
+    """The axes averaged over for a per-channel statistic: every axis but 1, e.g. (0, 2, 3) for images."""
+    return (0, *range(2, ndim))
+
+
+def _per_channel(values: np.ndarray, ndim: int) -> np.ndarray:
+    """A (C,) array reshaped to broadcast along axis 1 of an ndim-D batch: (1, C) or (1, C, 1, 1)."""
+    return values.reshape((1, -1) + (1,) * (ndim - 2))
+
+
+def _float_dtype(dtype) -> np.dtype:
+    if np.dtype(dtype).kind != "f":
+        raise TypeError(f"dtype must be a floating-point dtype such as np.float32, got {np.dtype(dtype).name}")
+    return np.dtype(dtype)
+
+
+# %% chapters/11-normalization.md cell 5
+class Standardize(Layer):
+    """``(inputs - mean) / sqrt(variance + epsilon)`` per channel, with statistics from training data.
+
+    Inputs (N, C) or (N, C, ...) with C = ``n_channels``: the channel axis is 1, and the mean and
+    variance of a channel are over every other axis (all examples and, for images, all pixels).
+    ``fit(X_train)`` sets them (arrays (C,) in ``dtype``) and the number of examples they came
+    from; until then ``forward`` raises RuntimeError. Outputs have the inputs' shape. The
+    statistics are the layer's ``state()``, so ``Model.save``/``load`` keep them. No parameters.
+    """
+
+    def __init__(self, n_channels: int, epsilon: float = 1e-8, dtype=DEFAULT_DTYPE):
+        self.n_channels = check_count("n_channels", n_channels)
+        self.epsilon = check_positive("epsilon", epsilon)
+        self.dtype = _float_dtype(dtype)
+        self.mean = np.zeros(self.n_channels, dtype=self.dtype)
+        self.variance = np.ones(self.n_channels, dtype=self.dtype)
+        self.n_examples = np.zeros((), dtype=np.int64)          # 0: not fitted yet
+        self.output = None
+
+    def fit(self, X: np.ndarray) -> "Standardize":
+        """Measure the per-channel mean and (biased) variance of the training data X; returns self."""
+        X = check_channels(X, self.n_channels, name="X")
+        axes = _channel_axes(X.ndim)
+        self.mean[...] = X.mean(axis=axes, dtype=np.float64)
+        self.variance[...] = X.var(axis=axes, dtype=np.float64)
+        self.n_examples[...] = len(X)
+        return self
+
+    def forward(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
+        """(N, C, ...) -> (N, C, ...): every channel standardised with the training statistics."""
+        if self.n_examples == 0:
+            raise RuntimeError("Standardize has no statistics: call fit(X_train) with the training data first")
+        inputs = check_channels(inputs, self.n_channels, dtype=self.dtype)
+        self.scale = _per_channel(1 / np.sqrt(self.variance + self.dtype.type(self.epsilon)), inputs.ndim)
+        self.output = (inputs - _per_channel(self.mean, inputs.ndim)) * self.scale
+        return self.output
+
+    def backward(self, dvalues: np.ndarray) -> np.ndarray | None:
+        """dL/d(outputs) -> dL/d(inputs) = dvalues / sqrt(variance + epsilon) (None if not needed)."""
+        dvalues = np.asarray(check_dvalues(self, dvalues), dtype=self.dtype)
+        self.dinputs = dvalues * self.scale if self.needs_input_gradient else None
+        return self.dinputs
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {"mean": self.mean, "variance": self.variance, "n_examples": self.n_examples}
+
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        for name, array in self.state().items():
+            array[...] = state[name]
+
+    def get_config(self) -> dict:
+        return {"n_channels": self.n_channels, "epsilon": self.epsilon, "dtype": self.dtype.name}
+
+
+# %% chapters/11-normalization.md cell 12
+class BatchNorm(Layer):
+    """Batch normalisation per channel: ``gamma * (x - mean) / sqrt(var + epsilon) + beta``.
+
+    Inputs (N, C) after a Dense layer or (N, C, H, W) after a convolution, C = ``n_channels``:
+    each channel is normalised over every axis but 1. With ``training=True`` the mean and the
+    (biased) variance are the batch's, and the running statistics are updated as in
+    ``torch.nn.BatchNorm1d/2d``: ``running = (1 - momentum) * running + momentum * batch``, with
+    the unbiased batch variance; with ``training=False`` the running statistics are used.
+    Parameters ``gamma`` and ``beta`` (C,); state ``running_mean`` and ``running_var`` (C,).
+    Outputs have the inputs' shape; everything is in ``dtype``.
+    """
+
+    def __init__(self, n_channels: int, momentum: float = 0.1, epsilon: float = 1e-5, dtype=DEFAULT_DTYPE):
+        self.n_channels = check_count("n_channels", n_channels)
+        self.momentum = check_unit_interval("momentum", momentum)
+        self.epsilon = check_positive("epsilon", epsilon)
+        self.dtype = _float_dtype(dtype)
+        self.gamma = np.ones(self.n_channels, dtype=self.dtype)
+        self.beta = np.zeros(self.n_channels, dtype=self.dtype)
+        self.running_mean = np.zeros(self.n_channels, dtype=self.dtype)
+        self.running_var = np.ones(self.n_channels, dtype=self.dtype)
+        self.output = self.dgamma = self.dbeta = None
+
+    def forward(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
+        """(N, C, ...) -> (N, C, ...), with the batch's statistics or, in evaluation, the running ones."""
+        inputs = check_channels(inputs, self.n_channels, dtype=self.dtype, finite=False)
+        self.batch_statistics = training
+        if training:
+            mean, var = self._batch_statistics(inputs)
+        else:
+            mean, var = self.running_mean, self.running_var
+        self.inv_std = _per_channel(1 / np.sqrt(var + self.dtype.type(self.epsilon)), inputs.ndim)
+        self.x_hat = (inputs - _per_channel(mean, inputs.ndim)) * self.inv_std
+        self.output = self.x_hat * _per_channel(self.gamma, inputs.ndim) + _per_channel(self.beta, inputs.ndim)
+        return self.output
+
+    def parameters(self) -> dict[str, np.ndarray]:
+        return {"gamma": self.gamma, "beta": self.beta}
+
+    def gradients(self) -> dict[str, np.ndarray]:
+        return {"gamma": self.dgamma, "beta": self.dbeta}
+
+    def get_config(self) -> dict:
+        return {"n_channels": self.n_channels, "momentum": self.momentum, "epsilon": self.epsilon,
+                "dtype": self.dtype.name}
+
+    # %% chapters/11-normalization.md cell 13
+    def _batch_statistics(self, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The batch's per-channel mean and biased variance (C,); updates the running statistics."""
+        m = inputs.size // self.n_channels                  # values per channel: N, or N * H * W
+        if m < 2:
+            raise ValueError(f"BatchNorm in training needs more than one value per channel to measure a "
+                             f"variance, got inputs of shape {inputs.shape}; use a batch of 2 or more")
+        axes = _channel_axes(inputs.ndim)
+        mean, var = inputs.mean(axis=axes), inputs.var(axis=axes)
+        self.running_mean *= 1 - self.momentum
+        self.running_mean += self.momentum * mean
+        self.running_var *= 1 - self.momentum
+        self.running_var += self.momentum * m / (m - 1) * var
+        return mean, var
+
+    # %% chapters/11-normalization.md cell 13
+    def state(self) -> dict[str, np.ndarray]:
+        return {"running_mean": self.running_mean, "running_var": self.running_var}
+
+    # %% chapters/11-normalization.md cell 13
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        self.running_mean[...] = state["running_mean"]
+        self.running_var[...] = state["running_var"]
+
+    # %% chapters/11-normalization.md cell 15
+    def backward(self, dvalues: np.ndarray) -> np.ndarray | None:
+        """dL/d(outputs) (N, C, ...) -> dL/d(inputs) (N, C, ...); sets dgamma and dbeta (C,)."""
+        dvalues = np.asarray(check_dvalues(self, dvalues), dtype=self.dtype)
+        axes = _channel_axes(dvalues.ndim)
+        self.dgamma = (dvalues * self.x_hat).sum(axis=axes)
+        self.dbeta = dvalues.sum(axis=axes)
+        if not self.needs_input_gradient:
+            self.dinputs = None
+            return None
+        dx_hat = dvalues * _per_channel(self.gamma, dvalues.ndim)
+        if self.batch_statistics:                 # mean and variance came from this batch: two more paths
+            dx_hat = (dx_hat - dx_hat.mean(axis=axes, keepdims=True)
+                      - self.x_hat * (dx_hat * self.x_hat).mean(axis=axes, keepdims=True))
+        self.dinputs = dx_hat * self.inv_std
+        return self.dinputs
