@@ -9,7 +9,10 @@ batch 128, float32), prints and saves to JSON:
   which leaves out the first layer's input gradient (nobody computes it); and the ratio of a bare
   NumPy loop with no checks to the GEMM bound, for reference;
 - the peak memory that each dlfs epoch allocates (tracemalloc), to show it does not grow;
-- inference throughput (samples per second) for both.
+- inference throughput (samples per second) for both;
+- the seed's hand-written loop (``model.forward``, ``model.loss.calculate``, ``model.backward``,
+  ``optimizer.update_params(layer)``, batch by batch) against the bare NumPy loop;
+- at width 128, ``fit`` with Adam against ``torch.optim.Adam``, interleaved the same way.
 
 All sides are timed interleaved, epoch by epoch, so that they share the machine's conditions,
 with a pause before each so that the idle threads of the previous side have stopped spinning.
@@ -39,15 +42,19 @@ from pathlib import Path
 
 import numpy as np
 
-from dlfs import SGD, CategoricalCrossEntropy, Dense, Model, ReLU, Softmax
+from dlfs import SGD, Adam, CategoricalCrossEntropy, Dense, Model, ReLU, Softmax
 from dlfs.model import Callback
 
 BATCH_SIZE = 128
 LEARNING_RATE = 0.1
+ADAM_LEARNING_RATE = 0.001
+ADAM_WIDTH = 128
 TARGETS = {  # (what, width, limit): the ratio must be at most the limit
     "dlfs/PyTorch at width 128": ("ratio_torch", 128, 0.85),
     "dlfs/PyTorch at width 2048": ("ratio_torch", 2048, 1.05),
     "dlfs/GEMM bound at width 128": ("ratio_gemm", 128, 1.4),
+    "seed loop/bare NumPy at width 128": ("ratio_seed_bare", 128, 1.2),
+    "dlfs/PyTorch with Adam at width 128": ("ratio_torch_adam", 128, 0.8),
 }
 PAUSE_S = 0.2  # OpenBLAS and OpenMP threads spin for a while after their last product
 
@@ -62,15 +69,35 @@ def layer_sizes(width: int) -> list[tuple[int, int]]:
     return [(784, width), (width, 64), (64, 10)]
 
 
-def dlfs_model(width: int, seed: int = 0) -> Model:
+def dlfs_model(width: int, seed: int = 0, adam: bool = False) -> Model:
     layers = []
     for i, (n_in, n_out) in enumerate(layer_sizes(width)):
         layers += [Dense(n_in, n_out, init="he", rng=seed + i), ReLU()]
     layers[-1] = Softmax()
-    return Model(layers, CategoricalCrossEntropy(), SGD(learning_rate=LEARNING_RATE))
+    optimizer = Adam(learning_rate=ADAM_LEARNING_RATE) if adam else SGD(learning_rate=LEARNING_RATE)
+    return Model(layers, CategoricalCrossEntropy(), optimizer)
 
 
-def torch_side(X, y, width: int):
+def seed_loop(X, y, width: int):
+    """One epoch of the seed README's loop, written out by hand over mini-batches of dlfs layers."""
+    model, rng = dlfs_model(width), np.random.default_rng(0)
+
+    def one_epoch() -> None:
+        order = rng.permutation(len(X))
+        for start in range(0, len(X), BATCH_SIZE):
+            rows = order[start:start + BATCH_SIZE]
+            X_batch, y_batch = X[rows], y[rows]
+            output = model.forward(X_batch, training=True)
+            model.loss.calculate(output, y_batch)
+            model.backward(output, y_batch)
+            for layer in model.layers:
+                if hasattr(layer, "weights"):
+                    model.optimizer.update_params(layer)
+
+    return one_epoch
+
+
+def torch_side(X, y, width: int, adam: bool = False):
     """The same network, data, optimizer and batch size in PyTorch: (one_epoch, inference)."""
     import torch
 
@@ -79,7 +106,8 @@ def torch_side(X, y, width: int):
     for n_in, n_out in layer_sizes(width):
         modules += [torch.nn.Linear(n_in, n_out), torch.nn.ReLU()]
     net = torch.nn.Sequential(*modules[:-1])
-    optimizer = torch.optim.SGD(net.parameters(), lr=LEARNING_RATE)
+    optimizer = (torch.optim.Adam(net.parameters(), lr=ADAM_LEARNING_RATE) if adam
+                 else torch.optim.SGD(net.parameters(), lr=LEARNING_RATE))
     loss_fn = torch.nn.CrossEntropyLoss()
     X_t, y_t = torch.from_numpy(X), torch.from_numpy(y)
     rng = np.random.default_rng(0)
@@ -210,7 +238,8 @@ def measure(X, y, width: int, epochs: int) -> dict:
     model = dlfs_model(width)
     torch_epoch, torch_inference = torch_side(X, y, width)
     timer = Interleave({"torch": torch_epoch, "gemm": gemm_pass(len(X), width),
-                        "strict": gemm_pass(len(X), width, strict=True), "bare": bare_numpy(X, y, width)})
+                        "strict": gemm_pass(len(X), width, strict=True), "bare": bare_numpy(X, y, width),
+                        "seed": seed_loop(X, y, width)})
     model.fit(X, y, epochs=epochs + 1, batch_size=BATCH_SIZE, rng=0, verbose=0, callbacks=[timer])
     timed = {name: times[1:] for name, times in timer.times.items()}      # the first is a warm-up
     median = {name: statistics.median(times) for name, times in timed.items()}
@@ -237,14 +266,29 @@ def measure(X, y, width: int, epochs: int) -> dict:
         "ratio_strict": ratio("dlfs", "strict"),
         "bare_numpy_epoch_s": median["bare"],
         "ratio_bare_gemm": ratio("bare", "gemm"),
+        "seed_loop_epoch_s": median["seed"],
+        "ratio_seed_bare": ratio("seed", "bare"),
         "median_ratios": {"torch": median_ratio("dlfs", "torch"), "gemm": median_ratio("dlfs", "gemm"),
-                          "strict": median_ratio("dlfs", "strict"), "bare_gemm": median_ratio("bare", "gemm")},
+                          "strict": median_ratio("dlfs", "strict"), "bare_gemm": median_ratio("bare", "gemm"),
+                          "seed_bare": median_ratio("seed", "bare")},
         "dlfs_peak_mib_per_epoch": [peak / 2**20 for peak in peaks],
         "epoch_seconds": timed,
         "dlfs_samples_per_s": len(X) / statistics.median(
             seconds(lambda: model.predict(X, batch_size=1024)) for _ in range(3)),
         "torch_samples_per_s": len(X) / statistics.median(seconds(torch_inference) for _ in range(3)),
     }
+
+
+def measure_adam(X, y, width: int, epochs: int) -> dict:
+    """``fit`` with Adam against torch.optim.Adam, interleaved epoch by epoch as in ``measure``."""
+    model = dlfs_model(width, adam=True)
+    timer = Interleave({"torch": torch_side(X, y, width, adam=True)[0]})
+    model.fit(X, y, epochs=epochs + 1, batch_size=BATCH_SIZE, rng=0, verbose=0, callbacks=[timer])
+    timed = {name: times[1:] for name, times in timer.times.items()}
+    return {"dlfs_epoch_s": statistics.median(timed["dlfs"]), "torch_epoch_s": statistics.median(timed["torch"]),
+            "ratio_torch": min(timed["dlfs"]) / min(timed["torch"]),
+            "median_ratio": statistics.median(a / b for a, b in zip(timed["dlfs"], timed["torch"])),
+            "epoch_seconds": timed}
 
 
 def numeric_platform() -> dict:
@@ -273,6 +317,7 @@ def run(rows: int, epochs: int, widths: list[int]) -> dict:
                     **numeric_platform()},
         "rows_per_epoch": rows, "timed_epochs": epochs, "batch_size": BATCH_SIZE,
         "widths": {str(width): measure(X, y, width, epochs) for width in widths},
+        "adam": {str(ADAM_WIDTH): measure_adam(X, y, ADAM_WIDTH, epochs)},
     }
 
 
@@ -287,6 +332,12 @@ def format_table(results: dict) -> str:
             f"{r['ratio_gemm']:>10.2f} {r['ratio_strict']:>11.2f} {r['ratio_bare_gemm']:>10.2f} {max(peaks):>9.1f} {peaks[-1] / peaks[0]:>7.2f} "
             f"{r['dlfs_samples_per_s']:>11,.0f} {r['torch_samples_per_s']:>11,.0f}"
         )
+    for width, r in results["adam"].items():
+        lines.append(f"Adam at width {width}: dlfs {r['dlfs_epoch_s']:.4f} s/epoch, torch {r['torch_epoch_s']:.4f}, "
+                     f"dlfs/torch {r['ratio_torch']:.2f}")
+    for width, r in results["widths"].items():
+        lines.append(f"seed loop at width {width}: {r['seed_loop_epoch_s']:.4f} s/epoch, "
+                     f"seed/bare NumPy {r['ratio_seed_bare']:.2f}")
     lines.append(f"seconds: median of {results['timed_epochs']} epochs; ratios: fastest epoch against fastest epoch")
     return "\n".join(lines)
 
@@ -295,7 +346,10 @@ def check_targets(results: dict) -> list[str]:
     """One line per target that applies to the widths measured: PASS or FAIL with the value."""
     lines = []
     for label, (key, width, limit) in TARGETS.items():
-        if str(width) in results["widths"]:
+        if key == "ratio_torch_adam":
+            value = results["adam"][str(width)]["ratio_torch"]
+            lines.append(f"{'PASS' if value <= limit else 'FAIL'}  {label}: {value:.2f} (target <= {limit})")
+        elif str(width) in results["widths"]:
             value = results["widths"][str(width)][key]
             lines.append(f"{'PASS' if value <= limit else 'FAIL'}  {label}: {value:.2f} (target <= {limit})")
     for width, r in results["widths"].items():

@@ -184,7 +184,7 @@ def as_batch(inputs, name: str = "X", dtype=None) -> np.ndarray:
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(converted))[0])
         where = f"row {bad[0]}, column {bad[1]}" if len(bad) == 2 else f"index {bad}"
         if math.isfinite(array[bad]):
-            raise ValueError(f"{name} overflows {converted.dtype.name}: {array[bad]!r} at {where} is beyond "
+            raise ValueError(f"{name} overflows {converted.dtype.name}: {array[bad].item()!r} at {where} is beyond "
                              f"±{np.finfo(converted.dtype).max:.3g}; scale the inputs")
         raise ValueError(f"{name} must be finite, got {array[bad]} at {where}")
     return converted

@@ -87,7 +87,8 @@ def check_chain(model, X: np.ndarray, name: str = "X") -> np.ndarray:
     outputs = X[:1]
     for i, layer in enumerate(model.layers):
         try:
-            outputs = layer.forward(outputs)
+            with np.errstate(over="ignore", invalid="ignore"):     # an overflow is reported below
+                outputs = layer.forward(outputs)
         except ValueError as error:
             what = f"{name} does not fit layer 0" if i == 0 else f"layer {i - 1}'s output does not fit layer {i}"
             raise ValueError(f"{what} ({type(layer).__name__}), tried on one row: {error}") from None

@@ -3,7 +3,7 @@
 Generated from chapters/07-mnist.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
 """
 
-__all__ = ['load_digits_5k', 'stratified_split', 'one_hot', 'IDX_DTYPES', 'IDX_IMAGES_MAGIC', 'IDX_LABELS_MAGIC', 'read_idx', 'read_idx_pair', 'MNIST_FILES', 'MNIST_SHA256', 'DEFAULT_MNIST_MIRROR', 'mnist_dir', 'download_mnist', 'load_mnist']
+__all__ = ['load_digits_5k', 'stratified_split', 'one_hot', 'IDX_DTYPES', 'IDX_IMAGES_MAGIC', 'IDX_LABELS_MAGIC', 'MAX_IDX_BYTES', 'read_idx', 'read_idx_pair', 'MNIST_FILES', 'MNIST_SHA256', 'DEFAULT_MNIST_MIRROR', 'mnist_dir', 'download_mnist', 'load_mnist']
 
 # %% chapters/07-mnist.md cell 1
 import gzip
@@ -90,17 +90,30 @@ IDX_IMAGES_MAGIC = 0x00000803
 IDX_LABELS_MAGIC = 0x00000801
 
 
-def _file_bytes(path: Path) -> bytes:
-    """The contents of ``path``, decompressed if it is gzip (recognised by its first two bytes)."""
+MAX_IDX_BYTES = 64 * 2**20   # the largest MNIST file, the training images, holds 47 MB of pixels
+
+
+def _open_idx(path: Path):
+    """``path`` opened for reading, through gzip if its first two bytes say it is compressed."""
     if not path.is_file():
         raise FileNotFoundError(f"no IDX file at {path}")
-    data = path.read_bytes()
-    if data[:2] != b"\x1f\x8b":
-        return data
+    with open(path, "rb") as probe:
+        compressed = probe.read(2) == b"\x1f\x8b"
+    return gzip.open(path, "rb") if compressed else open(path, "rb")
+
+
+def _read_into(stream, buffer, path: Path) -> int:
+    """Fill ``buffer`` from ``stream`` as far as it goes; the number of bytes read."""
+    filled, view = 0, memoryview(buffer)
     try:
-        return gzip.decompress(data)
+        while filled < len(view):
+            count = stream.readinto(view[filled:])
+            if not count:
+                break
+            filled += count
     except (EOFError, OSError, zlib.error) as error:
         raise ValueError(f"{path} is a damaged gzip file (an interrupted download?): {error}") from error
+    return filled
 
 
 def _web_page_hint(data: bytes) -> str:
@@ -111,35 +124,48 @@ def _web_page_hint(data: bytes) -> str:
     return ""
 
 
-def read_idx(path, magic: int | None = None) -> np.ndarray:
+def read_idx(path, magic: int | None = None, max_bytes: int = MAX_IDX_BYTES) -> np.ndarray:
     """The array stored in the IDX file ``path``, raw or gzip-compressed.
 
     Header: a big-endian magic number (two zero bytes, a type code, the number of dimensions n),
     then n big-endian uint32 sizes; the data follow in C order. ``magic`` (e.g. IDX_IMAGES_MAGIC)
     is checked when given. Returns a new array of the stored shape, e.g. (N, 28, 28) uint8 for
     MNIST images, in the machine's byte order. Raises ValueError for a wrong magic number or type
-    code, a truncated file, or bytes beyond what the header describes.
+    code, a truncated file, bytes beyond what the header describes, or a header that promises more
+    than ``max_bytes`` of data. The header is read and checked first; then exactly the promised
+    bytes are read into an array allocated for them, so a file never costs more than it declares.
     """
     path = Path(path)
-    data = _file_bytes(path)
-    if len(data) < 4:
-        raise ValueError(f"{path} is truncated: {len(data)} bytes, fewer than the 4 of an IDX magic number")
-    found, page = int.from_bytes(data[:4], "big"), _web_page_hint(data)
-    if magic is not None and found != magic:
-        raise ValueError(f"{path} has the magic number 0x{found:08X}, expected 0x{magic:08X}"
-                         + (f" (not an IDX file{page})" if page else ""))
-    ndim, dtype = data[3], IDX_DTYPES.get(data[2])
-    if data[:2] != b"\0\0" or dtype is None:
-        raise ValueError(f"{path} is not an IDX file: it starts with 0x{found:08X}{page}")
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise ValueError(f"{path} is truncated: {len(data)} bytes, fewer than its {header}-byte header")
-    shape = tuple(int(size) for size in np.frombuffer(data, ">u4", count=ndim, offset=4))
-    expected, present = math.prod(shape) * dtype.itemsize, len(data) - header
-    if present != expected:
-        problem = "is truncated" if present < expected else "has bytes beyond its data"
-        raise ValueError(f"{path} {problem}: the header promises {shape} = {expected} bytes, found {present}")
-    return np.frombuffer(data, dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+    with _open_idx(path) as stream:
+        head = bytearray(4)
+        if _read_into(stream, head, path) < 4:
+            raise ValueError(f"{path} is truncated: fewer than the 4 bytes of an IDX magic number")
+        found, page = int.from_bytes(head, "big"), _web_page_hint(bytes(head))
+        if magic is not None and found != magic:
+            raise ValueError(f"{path} has the magic number 0x{found:08X}, expected 0x{magic:08X}"
+                             + (f" (not an IDX file{page})" if page else ""))
+        ndim, dtype = head[3], IDX_DTYPES.get(head[2])
+        if head[:2] != b"\0\0" or dtype is None:
+            raise ValueError(f"{path} is not an IDX file: it starts with 0x{found:08X}{page}")
+        sizes = bytearray(4 * ndim)
+        if _read_into(stream, sizes, path) < len(sizes):
+            raise ValueError(f"{path} is truncated: it ends inside its {4 + 4 * ndim}-byte header")
+        shape = tuple(int(size) for size in np.frombuffer(bytes(sizes), ">u4"))
+        expected = math.prod(shape) * dtype.itemsize
+        if expected > max_bytes:
+            raise ValueError(f"{path}: the header promises {shape} = {expected} bytes, more than "
+                             f"max_bytes={max_bytes}; pass a larger max_bytes if you trust the file")
+        array = np.empty(shape, dtype)
+        present = _read_into(stream, array.reshape(-1).view(np.uint8), path)
+        if present < expected or _read_into(stream, bytearray(1), path):
+            problem = "is truncated" if present < expected else "has bytes beyond its data"
+            raise ValueError(f"{path} {problem}: the header promises {shape} = {expected} bytes"
+                             + (f", found {present}" if present < expected else ""))
+    if dtype != dtype.newbyteorder("="):            # big-endian on disk: swap in place, no copy
+        array = array.byteswap(inplace=True).view(dtype.newbyteorder("="))
+    return array
+
+
 def read_idx_pair(images_path, labels_path) -> tuple[np.ndarray, np.ndarray]:
     """Images and labels from a pair of MNIST-style IDX files.
 

@@ -64,11 +64,11 @@ class Model:
         return self.layers
 
     # %% chapters/06-training-loop.md cell 11
-    def backward(self, output: np.ndarray, y_true, need_dinputs: bool = True) -> np.ndarray | None:
-        """Set the gradients of every layer for ``loss(output, y_true)``; returns dL/d(inputs).
+    def backward(self, output: np.ndarray, y_true, need_dinputs: bool = False) -> np.ndarray | None:
+        """Set the gradients of every layer for ``loss(output, y_true)``; dL/d(inputs) if asked for.
 
-        ``output`` (N, C) or (N, k) is what ``forward`` just returned. With ``need_dinputs=False``
-        the first layer is told that nobody needs dL/d(inputs), and None may come back.
+        ``output`` (N, C) or (N, k) is what ``forward`` just returned. Unless ``need_dinputs``, the
+        first layer is told that nobody needs dL/d(inputs), and None may come back.
         """
         loss = require(self, "loss", Loss, "backward")
         layers = self._stack()
@@ -95,7 +95,7 @@ class Model:
         loss = self.loss.calculate(output, y)
         if not np.isfinite(loss):
             raise FloatingPointError(f"the loss is {loss}")
-        self.backward(output, y, need_dinputs=False)
+        self.backward(output, y)
         for layer in self.layers:
             if layer.parameters():
                 self.optimizer.update_params(layer)

@@ -47,7 +47,7 @@ class Standardize(Layer):
         self.mean = np.zeros(self.n_channels, dtype=self.dtype)
         self.variance = np.ones(self.n_channels, dtype=self.dtype)
         self.n_examples = np.zeros((), dtype=np.int64)          # 0: not fitted yet
-        self.output = None
+        self.output = self.scale = None
 
     def fit(self, X: np.ndarray) -> "Standardize":
         """Measure the per-channel mean and (biased) variance of the training data X; returns self."""
@@ -106,7 +106,8 @@ class BatchNorm(Layer):
         self.beta = np.zeros(self.n_channels, dtype=self.dtype)
         self.running_mean = np.zeros(self.n_channels, dtype=self.dtype)
         self.running_var = np.ones(self.n_channels, dtype=self.dtype)
-        self.output = self.dgamma = self.dbeta = None
+        self.output = self.x_hat = self.inv_std = self.dgamma = self.dbeta = None
+        self.batch_statistics = False          # whether the last forward pass used the batch's statistics
 
     def forward(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
         """(N, C, ...) -> (N, C, ...), with the batch's statistics or, in evaluation, the running ones."""

@@ -209,7 +209,7 @@ def test_fused_backward_equals_the_unfused_chain():
     y = rng.integers(0, 4, 9)
     model = float64_model()
     output = model.forward(X)
-    dX = model.backward(output, y)
+    dX = model.backward(output, y, need_dinputs=True)
     gradients = [(0, "dweights"), (0, "dbiases"), (2, "dweights"), (2, "dbiases"), (3, "dinputs")]
     fused = {(i, name): getattr(model.layers[i], name).copy() for i, name in gradients}
 
@@ -226,7 +226,7 @@ def test_backward_matches_torch_autograd(torch):
     X = rng.standard_normal((9, 5))
     y = rng.integers(0, 4, 9)
     model = float64_model()
-    dX = model.backward(model.forward(X), y)
+    dX = model.backward(model.forward(X), y, need_dinputs=True)
 
     W1, b1, W2, b2 = (torch.tensor(p, requires_grad=True) for p in model.get_weights())
     Xt = torch.tensor(X, requires_grad=True)
@@ -715,7 +715,8 @@ def test_the_model_tells_its_first_layer_that_no_input_gradient_is_needed():
     model.fit(X, y, epochs=1, verbose=0)
     first = model.layers[0]
     assert first.dinputs is None and first.needs_input_gradient      # skipped in training, then reset
-    dinputs = model.backward(model.forward(X), y)
+    assert model.backward(model.forward(X), y) is None                # not asked for: skipped
+    dinputs = model.backward(model.forward(X), y, need_dinputs=True)
     assert dinputs.shape == X.shape
 
 
@@ -756,4 +757,4 @@ def test_a_first_layer_told_by_the_user_to_skip_its_input_gradient_stays_told():
     X, y = clusters(16, seed=4)
     model.fit(X, y, epochs=1, verbose=0)
     assert model.layers[0].needs_input_gradient is False
-    assert model.backward(model.forward(X), y) is None
+    assert model.backward(model.forward(X), y, need_dinputs=True) is None

@@ -6,7 +6,6 @@ knows what the file claims and what it really holds; tracemalloc measures what l
 
 import io
 import json
-import struct
 import tracemalloc
 import zipfile
 
@@ -15,6 +14,8 @@ import pytest
 
 from dlfs import (SGD, Adam, CategoricalCrossEntropy, Dense, Dropout, Layer, Model, ReLU, Softmax, _saving)
 from dlfs.activations import ReLU as DlfsReLU
+
+from crafted import npy_bytes, record_bytes
 
 MiB = 1 << 20
 
@@ -127,18 +128,6 @@ def test_a_users_own_layer_loads_only_when_named_in_custom_objects(tmp_path):
 
 # -- crafted files -----------------------------------------------------------------------------
 
-def npy_bytes(dtype: str, shape: tuple, data: bytes = b"") -> bytes:
-    """An .npy member: magic, version 1.0, a header declaring dtype and shape, then ``data``."""
-    header = repr({"descr": dtype, "fortran_order": False, "shape": shape}).encode("latin1")
-    header += b" " * (63 - (10 + len(header)) % 64) + b"\n"
-    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header + data
-
-
-def record_bytes(record) -> bytes:
-    text = json.dumps(record)
-    return npy_bytes(f"<U{len(text)}", (), text.encode("utf-32-le"))
-
-
 def dense_record(n_inputs: int, n_neurons: int) -> dict:
     return {"format": _saving.MODEL_FORMAT, "loss": None, "optimizer": None,
             "layers": [{"class": "dlfs.layers.Dense",
@@ -183,6 +172,18 @@ def test_an_honest_record_of_deflated_zeros_is_refused_as_compressed(tmp_path):
     error, peak = peak_of_loading(path)
     assert isinstance(error, ValueError) and "is compressed: model files hold uncompressed arrays only" in str(error)
     assert peak < 4 * MiB
+
+
+def test_the_memory_measure_can_fail(tmp_path):
+    """Reading the deflated zeros as numpy would, without the member checks, does cost its 4 MiB."""
+    members = {"layer0.weights.npy": npy_bytes("<f4", (1024, 1024), bytes(4 * 1024 * 1024))}
+    path = write_zip(tmp_path / "zeros.npz", members, compression=zipfile.ZIP_DEFLATED)
+    tracemalloc.start()
+    with np.load(path) as archive:
+        archive["layer0.weights"]
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak > 4 * MiB
 
 
 def test_a_header_declaring_more_than_the_member_holds_is_refused_unread(tmp_path):
