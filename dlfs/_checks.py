@@ -3,7 +3,7 @@
 Generated from chapters/01-dense-layer.md, chapters/03-activations.md, chapters/04-losses.md, chapters/05-optimizers.md, chapters/06-training-loop.md, chapters/10-convolution.md, chapters/11-normalization.md, chapters/12-autograd.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
 """
 
-__all__ = ['check_inputs', 'check_count', 'as_float_array', 'check_dvalues', 'check_probabilities', 'check_epsilon', 'check_same_shape', 'class_indices', 'check_positive', 'check_fraction', 'as_batch', 'check_pair', 'check_float_dtype', 'check_images', 'check_fits', 'check_channels', 'check_unit_interval', 'check_seed_gradient', 'check_max_axis', 'check_clip_bounds', 'check_parameter_tensors']
+__all__ = ['check_inputs', 'check_count', 'check_float_dtype', 'as_float_array', 'check_dvalues', 'check_probabilities', 'check_epsilon', 'check_same_shape', 'class_indices', 'check_positive', 'check_fraction', 'as_batch', 'check_pair', 'check_images', 'check_fits', 'check_channels', 'check_unit_interval', 'check_seed_gradient', 'check_max_axis', 'check_clip_bounds', 'check_parameter_tensors']
 
 # %% chapters/01-dense-layer.md cell 7
 # dlfs._checks gathers the input checks of every chapter: internal, not part of the public API.
@@ -43,6 +43,14 @@ def check_count(name: str, value) -> int:
     if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
+
+
+def check_float_dtype(dtype) -> np.dtype:
+    """``dtype`` as a NumPy dtype if it is a floating-point one; TypeError otherwise."""
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"dtype must be a floating-point dtype such as np.float32, got {dtype.name}")
+    return dtype
 
 
 # %% chapters/03-activations.md cell 7
@@ -206,14 +214,6 @@ def check_pair(name: str, value, allow_zero: bool = False) -> tuple[int, int]:
         if not isinstance(item, (int, np.integer)) or isinstance(item, bool) or item < least:
             raise ValueError(f"{name} must be {expected}, got {value!r}")
     return int(items[0]), int(items[1])
-
-
-def check_float_dtype(dtype) -> np.dtype:
-    """``dtype`` as a NumPy dtype if it is a floating-point one; TypeError otherwise."""
-    dtype = np.dtype(dtype)
-    if dtype.kind != "f":
-        raise TypeError(f"dtype must be a floating-point dtype such as np.float32, got {dtype.name}")
-    return dtype
 
 
 def check_images(inputs, n_channels: int | None = None, name: str = "inputs", dtype=None) -> np.ndarray:

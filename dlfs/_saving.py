@@ -246,7 +246,12 @@ def rebuild(spec, base: type, custom_objects: dict, where: str, older: bool):
 
 # %% chapters/06-training-loop.md cell 37
 def build_layer(spec, i: int, file: ModelFile, custom_objects: dict, older: bool) -> Layer:
-    """Layer ``i`` of the record, built only after the file's arrays are known to have its shapes."""
+    """Layer ``i`` of the record, built only after the file's arrays are known to have its shapes.
+
+    A layer class that allocates arrays from its config says their shapes without building
+    anything: ``array_shapes(config)``, keyed as the file names them after "layer{i}."
+    ("weights", "state.running_mean"). Without it, the layer is built first.
+    """
     where = f"{file.path}: layer {i}"
     cls, config = build(spec, Layer, custom_objects, where, older)
     rng_state = config.pop("rng_state", None) if older else None    # dlfs.Model/1 kept it in the config

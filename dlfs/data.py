@@ -102,12 +102,15 @@ def _open_idx(path: Path):
     return gzip.open(path, "rb") if compressed else open(path, "rb")
 
 
-def _read_into(stream, buffer, path: Path) -> int:
-    """Fill ``buffer`` from ``stream`` as far as it goes; the number of bytes read."""
+def _read_into(stream, buffer, path: Path, chunk: int = 2**18) -> int:
+    """Fill ``buffer`` from ``stream`` as far as it goes; the number of bytes read.
+
+    In pieces of ``chunk`` bytes: gzip's ``readinto`` reads into a temporary of the requested size.
+    """
     filled, view = 0, memoryview(buffer)
     try:
         while filled < len(view):
-            count = stream.readinto(view[filled:])
+            count = stream.readinto(view[filled:filled + chunk])
             if not count:
                 break
             filled += count

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from dlfs._checks import check_count, check_inputs
+from dlfs._checks import check_count, check_float_dtype, check_inputs
 
 
 # %% chapters/01-dense-layer.md cell 6
@@ -101,10 +101,8 @@ class Dense(Layer):
         self.n_inputs, self.n_neurons = check_count("n_inputs", n_inputs), check_count("n_neurons", n_neurons)
         if init not in INITIALIZERS:
             raise ValueError(f"init must be one of {sorted(INITIALIZERS)}, got {init!r}")
-        if np.dtype(dtype).kind != "f":
-            raise TypeError(f"dtype must be a floating-point dtype such as np.float32, got {np.dtype(dtype).name}")
         self.init = init
-        self.dtype = np.dtype(dtype)
+        self.dtype = check_float_dtype(dtype)
         rng = np.random.default_rng(rng)       # a seed, None, or a Generator (used as it is)
         self.weights = INITIALIZERS[init](self.n_inputs, self.n_neurons, rng).astype(self.dtype)
         self.biases = np.zeros((1, self.n_neurons), dtype=self.dtype)

@@ -8,7 +8,7 @@ __all__ = ['Standardize', 'BatchNorm']
 # %% chapters/11-normalization.md cell 1
 import numpy as np
 
-from dlfs._checks import check_channels, check_count, check_dvalues, check_positive, check_unit_interval
+from dlfs._checks import check_channels, check_count, check_dvalues, check_float_dtype, check_positive, check_unit_interval
 from dlfs.layers import DEFAULT_DTYPE, Layer
 
 
@@ -21,12 +21,6 @@ def _channel_axes(ndim: int) -> tuple[int, ...]:
 def _per_channel(values: np.ndarray, ndim: int) -> np.ndarray:
     """A (C,) array reshaped to broadcast along axis 1 of an ndim-D batch: (1, C) or (1, C, 1, 1)."""
     return values.reshape((1, -1) + (1,) * (ndim - 2))
-
-
-def _float_dtype(dtype) -> np.dtype:
-    if np.dtype(dtype).kind != "f":
-        raise TypeError(f"dtype must be a floating-point dtype such as np.float32, got {np.dtype(dtype).name}")
-    return np.dtype(dtype)
 
 
 # %% chapters/11-normalization.md cell 5
@@ -43,7 +37,7 @@ class Standardize(Layer):
     def __init__(self, n_channels: int, epsilon: float = 1e-8, dtype=DEFAULT_DTYPE):
         self.n_channels = check_count("n_channels", n_channels)
         self.epsilon = check_positive("epsilon", epsilon)
-        self.dtype = _float_dtype(dtype)
+        self.dtype = check_float_dtype(dtype)
         self.mean = np.zeros(self.n_channels, dtype=self.dtype)
         self.variance = np.ones(self.n_channels, dtype=self.dtype)
         self.n_examples = np.zeros((), dtype=np.int64)          # 0: not fitted yet
@@ -83,6 +77,13 @@ class Standardize(Layer):
     def get_config(self) -> dict:
         return {"n_channels": self.n_channels, "epsilon": self.epsilon, "dtype": self.dtype.name}
 
+    # %% chapters/11-normalization.md cell 19
+    @classmethod
+    def array_shapes(cls, config: dict) -> dict[str, tuple[int, ...]]:
+        """The shapes of the statistics a Standardize built from ``config`` saves, known without building it."""
+        n = check_count("n_channels", config["n_channels"])
+        return {"state.mean": (n,), "state.variance": (n,), "state.n_examples": ()}
+
 
 # %% chapters/11-normalization.md cell 12
 class BatchNorm(Layer):
@@ -101,7 +102,7 @@ class BatchNorm(Layer):
         self.n_channels = check_count("n_channels", n_channels)
         self.momentum = check_unit_interval("momentum", momentum)
         self.epsilon = check_positive("epsilon", epsilon)
-        self.dtype = _float_dtype(dtype)
+        self.dtype = check_float_dtype(dtype)
         self.gamma = np.ones(self.n_channels, dtype=self.dtype)
         self.beta = np.zeros(self.n_channels, dtype=self.dtype)
         self.running_mean = np.zeros(self.n_channels, dtype=self.dtype)
@@ -172,3 +173,10 @@ class BatchNorm(Layer):
                       - self.x_hat * (dx_hat * self.x_hat).mean(axis=axes, keepdims=True))
         self.dinputs = dx_hat * self.inv_std
         return self.dinputs
+
+    # %% chapters/11-normalization.md cell 19
+    @classmethod
+    def array_shapes(cls, config: dict) -> dict[str, tuple[int, ...]]:
+        """The shapes of the parameters and running statistics a BatchNorm built from ``config`` saves."""
+        n = check_count("n_channels", config["n_channels"])
+        return {"gamma": (n,), "beta": (n,), "state.running_mean": (n,), "state.running_var": (n,)}

@@ -128,6 +128,17 @@ def test_internal_cells_gather_in_an_internal_module_that_is_not_reexported(tmp_
     assert "_checks" not in init and "__all__ = ['halve', 'double']" in init
 
 
+def test_a_chapter_can_list_the_names_offered_at_the_top_level(tmp_path: Path):
+    write_chapter(tmp_path, "01-a.md", "A", "a\n  toplevel: [Layer]", [
+        ("def helper(x):\n    return x\n\n\nclass Layer:\n    pass", True)])
+    assert export(tmp_path).returncode == 0
+    assert "from dlfs.a import Layer\n" in (tmp_path / "dlfs" / "__init__.py").read_text(encoding="utf-8")
+    assert "__all__ = ['helper', 'Layer']" in (tmp_path / "dlfs" / "a.py").read_text(encoding="utf-8")
+    write_chapter(tmp_path, "01-a.md", "A", "a\n  toplevel: [Missing]", [("class Layer:\n    pass", True)])
+    result = export(tmp_path)
+    assert result.returncode != 0 and "toplevel lists ['Missing']" in result.stderr
+
+
 def test_export_is_deterministic_and_check_passes_after_it(book: Path):
     before = {p.name: p.read_bytes() for p in (book / "dlfs").glob("*.py")}
     assert export(book).stdout == ""                      # nothing to write the second time

@@ -269,16 +269,17 @@ IDX_ITEMSIZES = {0x08: 1, 0x09: 1, 0x0B: 2, 0x0C: 4, 0x0D: 4, 0x0E: 8}
 
 
 def declared_bytes(content: bytes) -> int:
-    """How many bytes of data an IDX header promises (0 when there is no readable header)."""
+    """How many bytes of data an IDX header promises, read as read_idx reads it (0 if unreadable)."""
+    stream = gzip.GzipFile(fileobj=io.BytesIO(content)) if content[:2] == b"\x1f\x8b" else io.BytesIO(content)
     try:
-        raw = gzip.decompress(content) if content[:2] == b"\x1f\x8b" else content
-    except Exception:   # noqa: BLE001 (a damaged gzip promises nothing)
-        raw = content[:0]
-    if len(raw) < 4:
+        head = stream.read(4)
+        sizes = stream.read(4 * head[3]) if len(head) == 4 else b""
+    except Exception:   # noqa: BLE001 (a damaged gzip header promises nothing)
         return 0
-    sizes = raw[4:4 + 4 * raw[3]]
-    count = np.prod([int.from_bytes(sizes[i:i + 4], "big") for i in range(0, len(sizes) - 3, 4)], dtype=object)
-    return int(count) * IDX_ITEMSIZES.get(raw[2], 0)
+    if len(head) < 4 or len(sizes) < 4 * head[3]:
+        return 0
+    count = np.prod([int.from_bytes(sizes[i:i + 4], "big") for i in range(0, len(sizes), 4)], dtype=object)
+    return int(count) * IDX_ITEMSIZES.get(head[2], 0)
 
 
 def idx_header_changes():

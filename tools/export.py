@@ -6,7 +6,9 @@ the module named by the chapter's front matter::
     dlfs:
       module: layers
 
-so ``chapters/01-dense-layer.md`` becomes ``dlfs/layers.py``. A cell tagged
+so ``chapters/01-dense-layer.md`` becomes ``dlfs/layers.py``. A chapter may also list which of
+its classes and functions ``import dlfs`` offers at the top level (``toplevel: [Conv2D, ...]``);
+without that list, all of them. A cell tagged
 ``export:NAME`` goes into the module ``dlfs/NAME.py`` instead, which several
 chapters may write to (``export:_checks`` gathers the input checks, an internal
 module). Each module gets a header naming its chapters, an ``__all__`` of its
@@ -137,10 +139,12 @@ def module_of(cell, default: str | None) -> str | None:
     return None
 
 
-def read_pieces(root: Path) -> dict[str, tuple[list[str], list[Piece]]]:
-    """Every module's chapters and code pieces, in chapter order."""
+def read_pieces(root: Path) -> tuple[dict[str, tuple[list[str], list[Piece]]], dict[str, list[str]]]:
+    """Every module's chapters and code pieces, in chapter order; and the top-level names that
+    chapters list for their modules."""
     modules: dict[str, tuple[list[str], list[Piece]]] = {}
     owners: dict[str, str] = {}
+    toplevel: dict[str, list[str]] = {}
     for chapter in sorted((root / "chapters").glob("*.md")):
         rel = chapter.relative_to(root).as_posix()
         notebook = jupytext.read(chapter)
@@ -149,6 +153,8 @@ def read_pieces(root: Path) -> dict[str, tuple[list[str], list[Piece]]]:
             raise SystemExit(f"{rel}: module dlfs.{default} is already written by {owners[default]}")
         if default is not None:
             owners[default] = rel
+            if "toplevel" in notebook.metadata["dlfs"]:
+                toplevel[default] = list(notebook.metadata["dlfs"]["toplevel"])
         code_cells = [c for c in notebook.cells if c.cell_type == "code"]
         exported = 0
         for number, cell in enumerate(code_cells):
@@ -174,7 +180,7 @@ def read_pieces(root: Path) -> dict[str, tuple[list[str], list[Piece]]]:
                 pieces.append(Piece(f"# %% {where}", own, ends))
         if default is not None and not exported:
             raise SystemExit(f"{rel}: names a module in its front matter but has no cell tagged '{EXPORT_TAG}'")
-    return modules
+    return modules, toplevel
 
 
 def render_package(root: Path = ROOT) -> dict[Path, str]:
@@ -182,7 +188,8 @@ def render_package(root: Path = ROOT) -> dict[Path, str]:
     package = root / "dlfs"
     files: dict[Path, str] = {}
     imports, every_name = [], []
-    for module, (titles, pieces) in read_pieces(root).items():
+    modules, toplevel = read_pieces(root)
+    for module, (titles, pieces) in modules.items():
         body = "\n\n\n".join(piece.text() for piece in pieces)
         names = public_names(body, f"dlfs/{module}.py")
         sources = ", ".join(sorted({p.marker[5:].split(" cell ")[0] for p in pieces}))
@@ -192,6 +199,11 @@ def render_package(root: Path = ROOT) -> dict[Path, str]:
         all_list = "__all__ = [" + ", ".join(repr(n) for n in names) + "]\n\n"
         files[package / f"{module}.py"] = header + all_list + body + "\n"
         api = [] if module.startswith("_") else api_names(body, names)
+        if module in toplevel:
+            unknown = sorted(set(toplevel[module]) - set(api))
+            if unknown:
+                raise SystemExit(f"dlfs.{module}: toplevel lists {unknown}, not classes or functions of the module")
+            api = [name for name in api if name in toplevel[module]]
         if api:
             imports.append(f"from dlfs.{module} import " + ", ".join(api))
             every_name += api
