@@ -7,6 +7,7 @@ __all__ = ['MODEL_FORMAT', 'OLDER_FORMATS', 'MAX_RECORD_BYTES', 'MAX_RECORD_DEPT
 
 # %% chapters/06-training-loop.md cell 33
 # dlfs._saving: the model file format (internal); Model.save, Model.load and Model.load_weights call it.
+import copy
 import json
 import math
 import zipfile
@@ -305,12 +306,18 @@ def copy_arrays_in(model, file: ModelFile, with_optimizer: bool) -> None:
         raise file.error(difference)
     values = {key: finite(model, key, file.read(key), array.dtype, f"{file.path}: ") for key, array in expected.items()}
     slots = optimizer_state(model, file) if with_optimizer else {}
+    states = {i: {key.partition(".state.")[2]: value for key, value in values.items()
+                  if key.startswith(f"layer{i}.state.")} for i, layer in enumerate(model.layers) if layer.state()}
+    for i, state in states.items():                 # a state the layer refuses must change nothing
+        try:
+            copy.deepcopy(model.layers[i]).set_state(state)
+        except (TypeError, ValueError, OverflowError) as error:
+            raise file.error(f"layer {i} ({type(model.layers[i]).__name__}) refuses its state arrays: {error}") from None
     for i, layer in enumerate(model.layers):
         for name, param in layer.parameters().items():
             param[...] = values[f"layer{i}.{name}"]
-        prefix = f"layer{i}.state."
-        if layer.state():
-            layer.set_state({key[len(prefix):]: value for key, value in values.items() if key.startswith(prefix)})
+        if i in states:
+            layer.set_state(states[i])
         if i in slots:
             model.optimizer.state[layer] = slots[i]
 

@@ -243,7 +243,7 @@ class Tensor:
 
     # %% chapters/12-autograd.md cell 19
     def sigmoid(self) -> "Tensor":
-        """1 / (1 + exp(-x)), computed from exp(-|x|) so that nothing overflows (as dlfs.Sigmoid)."""
+        """``1 / (1 + exp(-x))``, computed from ``exp(-abs(x))`` so that nothing overflows (as dlfs.Sigmoid)."""
         x = self.data
         t = np.exp(-np.abs(x))
         s = np.where(x >= 0, 1 / (1 + t), t / (1 + t))

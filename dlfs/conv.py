@@ -41,10 +41,18 @@ def conv2d_loops(inputs: np.ndarray, weights: np.ndarray, biases: np.ndarray, st
 
 
 # %% chapters/10-convolution.md cell 6
-def _pad(images: np.ndarray, padding: tuple[int, int]) -> np.ndarray:
-    """(N, C, H, W) -> (N, C, H + 2 p_h, W + 2 p_w) with zeros around; the array itself if no padding."""
+def _padded_channels_first(images: np.ndarray, padding: tuple[int, int]) -> np.ndarray:
+    """(N, C, H, W) -> (C, N, H + 2 p_h, W + 2 p_w): the images with zeros around, channels first.
+
+    Without padding, a view of the images with the first two axes swapped.
+    """
+    n_images, channels, height, width = images.shape
     p_h, p_w = padding
-    return np.pad(images, ((0, 0), (0, 0), (p_h, p_h), (p_w, p_w))) if p_h or p_w else images
+    if not (p_h or p_w):
+        return images.transpose(1, 0, 2, 3)
+    padded = np.zeros((channels, n_images, height + 2 * p_h, width + 2 * p_w), dtype=images.dtype)
+    padded[:, :, p_h:p_h + height, p_w:p_w + width] = images.transpose(1, 0, 2, 3)
+    return padded
 
 
 def _window_slices(kernel_size, stride, out_size):
@@ -55,20 +63,21 @@ def _window_slices(kernel_size, stride, out_size):
 
 
 def im2col(images: np.ndarray, kernel_size, stride, padding) -> np.ndarray:
-    """Every window of every image as a column: (N, C, H, W) -> (N, C * kH * kW, H_out * W_out).
+    """Every window of every image as a column: (N, C, H, W) -> (C * kH * kW, N * H_out * W_out).
 
-    ``kernel_size``, ``stride``, ``padding`` are (rows, columns) pairs. Column i * W_out + j holds
-    the window of output position (i, j), channel by channel and row by row within a channel: the
-    order of ``weights.reshape(F, -1)`` for weights (F, C, kH, kW).
+    ``kernel_size``, ``stride``, ``padding`` are (rows, columns) pairs. Column
+    n * H_out * W_out + i * W_out + j holds the window of image n at output position (i, j),
+    channel by channel and row by row within a channel: the order of ``weights.reshape(F, -1)``
+    for weights (F, C, kH, kW).
     """
     n_images, channels, height, width = images.shape
     (k_h, k_w), (s_h, s_w), (p_h, p_w) = kernel_size, stride, padding
     out_size = conv_output_size(height, k_h, s_h, p_h), conv_output_size(width, k_w, s_w, p_w)
-    padded = _pad(images, padding)
-    cols = np.empty((n_images, channels, k_h * k_w, *out_size), dtype=images.dtype)
+    padded = _padded_channels_first(images, padding)                      # (C, N, H + 2 p_h, W + 2 p_w)
+    cols = np.empty((channels, k_h * k_w, n_images, *out_size), dtype=images.dtype)
     for offset, (rows, columns) in enumerate(_window_slices(kernel_size, stride, out_size)):
-        cols[:, :, offset] = padded[:, :, rows, columns]
-    return cols.reshape(n_images, channels * k_h * k_w, out_size[0] * out_size[1])
+        cols[:, offset] = padded[:, :, rows, columns]
+    return cols.reshape(channels * k_h * k_w, n_images * out_size[0] * out_size[1])
 
 
 # %% chapters/10-convolution.md cell 8
@@ -118,10 +127,11 @@ class Conv2D(Layer):
         inputs = check_images(inputs, self.in_channels, dtype=self.dtype)
         check_fits(inputs.shape, self.kernel_size, self.padding)
         n_images, _, height, width = self.input_shape = inputs.shape
-        self.cols = im2col(inputs, self.kernel_size, self.stride, self.padding)       # (N, K, P)
-        outputs = np.matmul(self.weights.reshape(self.out_channels, -1), self.cols)   # (N, F, P)
+        self.cols = im2col(inputs, self.kernel_size, self.stride, self.padding)       # X: (K, N P)
+        outputs = self.weights.reshape(self.out_channels, -1) @ self.cols             # Y: (F, N P)
         outputs += self.biases[:, None]
-        self.output = outputs.reshape(n_images, self.out_channels, *self.output_size(height, width))
+        outputs = outputs.reshape(self.out_channels, n_images, *self.output_size(height, width))
+        self.output = outputs.transpose(1, 0, 2, 3)                                   # (N, F, H_out, W_out)
         return self.output
 
     def output_size(self, height: int, width: int) -> tuple[int, int]:
@@ -140,6 +150,13 @@ class Conv2D(Layer):
                 "kernel_size": self.kernel_size, "stride": self.stride, "padding": self.padding,
                 "init": self.init, "dtype": self.dtype.name}
 
+    @classmethod
+    def array_shapes(cls, config: dict) -> dict[str, tuple[int, ...]]:
+        """The shapes of ``parameters()`` of a layer built from ``config``, known without building it."""
+        n_in, n_out = check_count("in_channels", config["in_channels"]), check_count("out_channels", config["out_channels"])
+        k_h, k_w = check_pair("kernel_size", config["kernel_size"])
+        return {"weights": (n_out, n_in, k_h, k_w), "biases": (n_out,)}
+
     # %% chapters/10-convolution.md cell 13
     def backward(self, dvalues: np.ndarray) -> np.ndarray | None:
         """dL/d(outputs) (N, F, H_out, W_out) -> dL/d(inputs) (N, C, H, W); sets dweights and dbiases.
@@ -147,20 +164,20 @@ class Conv2D(Layer):
         With ``needs_input_gradient = False`` the input gradient is skipped and None returned.
         """
         dvalues = check_dvalues(self, dvalues).astype(self.dtype, copy=False)
-        grads = dvalues.reshape(len(dvalues), self.out_channels, -1)                    # G: (N, F, P)
-        self.dbiases = grads.sum(axis=(0, 2))
-        self.dweights = np.matmul(grads, self.cols.transpose(0, 2, 1)).sum(axis=0).reshape(self.weights.shape)
+        grads = dvalues.transpose(1, 0, 2, 3).reshape(self.out_channels, -1)            # G: (F, N P)
+        self.dbiases = grads.sum(axis=1)
+        self.dweights = (grads @ self.cols.T).reshape(self.weights.shape)
         if not self.needs_input_gradient:
             self.dinputs = None
             return None
-        dcols = np.matmul(self.weights.reshape(self.out_channels, -1).T, grads)         # (N, K, P)
+        dcols = self.weights.reshape(self.out_channels, -1).T @ grads                   # (K, N P)
         self.dinputs = col2im(dcols, self.input_shape, self.kernel_size, self.stride, self.padding)
         return self.dinputs
 
 
 # %% chapters/10-convolution.md cell 11
 def col2im(cols: np.ndarray, image_shape: tuple, kernel_size, stride, padding) -> np.ndarray:
-    """The transpose of ``im2col``: (N, C * kH * kW, H_out * W_out) -> (N, C, H, W).
+    """The transpose of ``im2col``: (C * kH * kW, N * H_out * W_out) -> (N, C, H, W).
 
     Each column entry is added to the pixel that ``im2col`` copied it from, so a pixel under
     several windows receives the sum; entries that came from the padding are dropped.
@@ -169,11 +186,11 @@ def col2im(cols: np.ndarray, image_shape: tuple, kernel_size, stride, padding) -
     n_images, channels, height, width = image_shape
     (k_h, k_w), (s_h, s_w), (p_h, p_w) = kernel_size, stride, padding
     out_size = conv_output_size(height, k_h, s_h, p_h), conv_output_size(width, k_w, s_w, p_w)
-    cols = cols.reshape(n_images, channels, k_h * k_w, *out_size)
-    padded = np.zeros((n_images, channels, height + 2 * p_h, width + 2 * p_w), dtype=cols.dtype)
+    cols = cols.reshape(channels, k_h * k_w, n_images, *out_size)
+    padded = np.zeros((channels, n_images, height + 2 * p_h, width + 2 * p_w), dtype=cols.dtype)
     for offset, (rows, columns) in enumerate(_window_slices(kernel_size, stride, out_size)):
-        padded[:, :, rows, columns] += cols[:, :, offset]
-    return padded[:, :, p_h:p_h + height, p_w:p_w + width]
+        padded[:, :, rows, columns] += cols[:, offset]
+    return padded[:, :, p_h:p_h + height, p_w:p_w + width].transpose(1, 0, 2, 3)
 
 
 # %% chapters/10-convolution.md cell 15
@@ -201,7 +218,7 @@ class MaxPool2D(Layer):
         out_size = tuple(conv_output_size(size, k, s) for size, k, s in
                          zip(self.inputs.shape[2:], self.pool_size, self.stride))
         (rows, columns), *others = self._slices(out_size)
-        self.output = self.inputs[:, :, rows, columns].copy()
+        self.output = self.inputs[:, :, rows, columns].copy(order="K")          # in the inputs' memory order
         for rows, columns in others:
             np.maximum(self.output, self.inputs[:, :, rows, columns], out=self.output)
         return self.output
@@ -209,12 +226,17 @@ class MaxPool2D(Layer):
     def backward(self, dvalues: np.ndarray) -> np.ndarray:
         """dL/d(outputs) -> dL/d(inputs): each window's gradient to its first maximum, zeros elsewhere."""
         dvalues = check_dvalues(self, dvalues)
-        self.dinputs = np.zeros(self.inputs.shape, dtype=np.result_type(dvalues, self.inputs))
-        unclaimed = np.ones(self.output.shape, dtype=bool)     # windows whose maximum is still to be found
+        self.dinputs = np.zeros_like(self.inputs, dtype=np.result_type(dvalues, self.inputs))
+        overlapping = any(s < k for s, k in zip(self.stride, self.pool_size))
+        unclaimed = np.ones_like(self.output, dtype=bool)    # windows whose maximum is still to be found
         for rows, columns in self._slices(self.output.shape[2:]):
-            is_first_max = (self.inputs[:, :, rows, columns] == self.output) & unclaimed
-            unclaimed &= ~is_first_max
-            self.dinputs[:, :, rows, columns] += dvalues * is_first_max
+            is_first_max = np.equal(self.inputs[:, :, rows, columns], self.output)
+            is_first_max &= unclaimed
+            unclaimed ^= is_first_max                          # those windows are claimed now
+            if overlapping:
+                self.dinputs[:, :, rows, columns] += dvalues * is_first_max
+            else:
+                np.multiply(dvalues, is_first_max, out=self.dinputs[:, :, rows, columns])
         return self.dinputs
 
     def get_config(self) -> dict:

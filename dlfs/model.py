@@ -77,8 +77,10 @@ class Model:
             layers = layers[:-1]
         else:
             dvalues = loss.backward(output, y_true)
+        if not need_dinputs:           # layers before the first one that learns need no gradient at all
+            layers = layers[next((i for i, layer in enumerate(layers) if layer.parameters()), len(layers)):]
         if not layers:
-            return dvalues
+            return dvalues if need_dinputs else None
         first, told = layers[0], layers[0].needs_input_gradient
         first.needs_input_gradient = need_dinputs and told      # for this call only
         try:

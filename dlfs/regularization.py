@@ -91,6 +91,8 @@ class Dropout(Layer):
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
         s_hi, s_lo, i_hi, i_lo, has_uint32, uinteger = (int(w) for w in state["rng"])
+        if has_uint32 not in (0, 1) or uinteger >= 2**32:
+            raise ValueError(f"not a PCG64 generator state: has_uint32 {has_uint32}, uinteger {uinteger}")
         self.rng.bit_generator.state = {"bit_generator": "PCG64", "has_uint32": has_uint32,
                                         "uinteger": uinteger,
                                         "state": {"state": s_hi << 64 | s_lo, "inc": i_hi << 64 | i_lo}}

@@ -12,7 +12,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from dlfs import (SGD, Adam, CategoricalCrossEntropy, Dense, Dropout, Layer, Model, ReLU, Softmax, _saving)
+from dlfs import (SGD, Adam, BatchNorm, CategoricalCrossEntropy, Conv2D, Dense, Dropout, Layer, Model, ReLU, Softmax,
+                  Standardize, _saving)
 from dlfs.activations import ReLU as DlfsReLU
 
 from crafted import npy_bytes, record_bytes
@@ -228,3 +229,43 @@ def test_optimizer_state_that_fits_no_parameter_is_refused(tmp_path):
     (tmp_path / "bad.npz").write_bytes(buffer.getvalue())
     with pytest.raises(ValueError, match=r"layer0.optimizer.weights.m \(float32 of shape \(3, 3\)\) matches no parameter"):
         Model.load(tmp_path / "bad.npz")
+
+
+@pytest.mark.parametrize("words", [[2**64 - 1] * 6, [1, 2, 3, 4, 5, 99]], ids=["overflowing", "not a PCG64 state"])
+def test_a_generator_state_the_layer_refuses_is_a_value_error_and_changes_nothing(tmp_path, words):
+    model = network(SGD(0.05))
+    arrays = _saving.model_arrays(model) | {"layer2.state.rng": np.array(words, dtype=np.uint64)}
+    np.savez(tmp_path / "state.npz", architecture=np.array(json.dumps(_saving.architecture(model))), **arrays)
+    target = network(SGD(0.05))
+    target.layers[3].weights += 1.0
+    before, rng_before = target.get_weights(), target.layers[2].state()["rng"]
+    with pytest.raises(ValueError, match=r"layer 2 \(Dropout\) refuses its state arrays: not a PCG64 generator state"):
+        target.load_weights(tmp_path / "state.npz")
+    assert all(np.array_equal(a, b) for a, b in zip(before, target.get_weights()))
+    np.testing.assert_array_equal(target.layers[2].state()["rng"], rng_before)
+
+
+def test_a_record_declaring_a_huge_batchnorm_is_refused_before_building_it(tmp_path):
+    record = {"format": _saving.MODEL_FORMAT, "loss": None, "optimizer": None,
+              "layers": [{"class": "dlfs.normalization.BatchNorm", "config": {"n_channels": 10**9}}]}
+    path = write_zip(tmp_path / "bn.npz", {"architecture.npy": record_bytes(record)})
+    error, peak = peak_of_loading(path)
+    assert isinstance(error, ValueError) and "needs gamma of shape (1000000000,), the file holds none" in str(error)
+    assert peak < 4 * MiB
+
+
+@pytest.mark.parametrize("layer", [Dense(3, 5), Conv2D(2, 4, (3, 2), stride=2, padding=1), BatchNorm(6),
+                                   Standardize(3)], ids=lambda layer: type(layer).__name__)
+def test_array_shapes_says_what_a_layer_built_from_its_config_saves(layer):
+    config = json.loads(json.dumps(layer.get_config()))               # as a file's record holds it
+    saved = {name: array.shape for name, array in layer.parameters().items()}
+    saved |= {f"state.{name}": array.shape for name, array in layer.state().items()}
+    assert type(layer).array_shapes(config) == saved
+
+
+def test_every_dlfs_layer_that_holds_arrays_says_their_shapes():
+    """The loader can bound what it builds only for layers that answer array_shapes."""
+    holders = {"Dense", "Conv2D", "BatchNorm", "Standardize"}
+    for key, cls in Layer.registry.items():
+        if key.startswith("dlfs.") and cls.__name__ in holders:
+            assert "array_shapes" in vars(cls), key
