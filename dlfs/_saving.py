@@ -102,7 +102,9 @@ class ModelFile:
         """A ValueError that names the file."""
         return ValueError(f"{self.path}: {message}")
 
+    # %% chapters/06-training-loop.md cell 35
     def _members(self) -> dict[str, zipfile.ZipInfo]:
+        """The archive's members by array name, each checked to be an uncompressed NAME.npy inside the file."""
         members, size = {}, self.path.stat().st_size
         for info in self.zip.infolist():
             key = info.filename.removesuffix(".npy")
@@ -118,7 +120,7 @@ class ModelFile:
             raise self.error("no architecture record: not a file written by Model.save")
         return members
 
-    # %% chapters/06-training-loop.md cell 35
+    # %% chapters/06-training-loop.md cell 36
     def _header(self, info: zipfile.ZipInfo) -> tuple[tuple[int, ...], np.dtype, int]:
         """(shape, dtype, offset of the data) from a member's npy header, checked against its size."""
         try:
@@ -138,7 +140,7 @@ class ModelFile:
                              f"({declared} bytes) but it holds {info.file_size - offset}")
         return shape, dtype, offset
 
-    # %% chapters/06-training-loop.md cell 35
+    # %% chapters/06-training-loop.md cell 36
     def read(self, key: str) -> np.ndarray:
         """The array ``key``, read now (its header was checked when the file was opened)."""
         if key in self.extra:
@@ -152,7 +154,7 @@ class ModelFile:
             raise self.error(f"{key} cannot be read ({error})") from None
         return np.frombuffer(data, dtype=dtype).reshape(shape)
 
-    # %% chapters/06-training-loop.md cell 35
+    # %% chapters/06-training-loop.md cell 37
     def _record(self) -> dict:
         """The architecture record, within the size and depth limits, in a format this dlfs reads."""
         shape, dtype, _ = self.headers["architecture"]
@@ -173,11 +175,7 @@ class ModelFile:
         return architecture
 
 
-# %% chapters/06-training-loop.md cell 35
-
-
-
-
+# %% chapters/06-training-loop.md cell 37
 
 
 def json_depth(value) -> int:
@@ -192,7 +190,7 @@ def json_depth(value) -> int:
     return deepest
 
 
-# %% chapters/06-training-loop.md cell 36
+# %% chapters/06-training-loop.md cell 38
 def resolve(name, base: type, custom_objects: dict) -> type:
     """The class a record names: dlfs's own, or one the caller passed in ``custom_objects``.
 
@@ -245,7 +243,7 @@ def rebuild(spec, base: type, custom_objects: dict, where: str, older: bool):
     return None if found is None else construct(*found, where)
 
 
-# %% chapters/06-training-loop.md cell 37
+# %% chapters/06-training-loop.md cell 39
 def build_layer(spec, i: int, file: ModelFile, custom_objects: dict, older: bool) -> Layer:
     """Layer ``i`` of the record, built only after the file's arrays are known to have its shapes.
 
@@ -292,7 +290,7 @@ def load_model(model_class: type, path, custom_objects: dict | None = None):
     return model
 
 
-# %% chapters/06-training-loop.md cell 38
+# %% chapters/06-training-loop.md cell 40
 def copy_arrays_in(model, file: ModelFile, with_optimizer: bool) -> None:
     """Check every array the model needs against the file's headers, read and check each, then copy
     them all in (and the optimizer's state): a refused file changes nothing."""
@@ -335,7 +333,7 @@ def array_difference(file: ModelFile, expected: dict[str, np.ndarray]) -> str | 
     return None
 
 
-# %% chapters/06-training-loop.md cell 39
+# %% chapters/06-training-loop.md cell 41
 def optimizer_state(model, file: ModelFile) -> dict[int, dict]:
     """The optimizer's state per layer index, from the file's "layer{i}.optimizer..." arrays, checked."""
     state: dict[int, dict] = {}
@@ -372,7 +370,7 @@ def load_weights_into(model, path) -> None:
         copy_arrays_in(model, file, with_optimizer=False)
 
 
-# %% chapters/06-training-loop.md cell 40
+# %% chapters/06-training-loop.md cell 42
 def short_name(spec) -> str:
     return str(spec["class"]).rpartition(".")[2]
 
