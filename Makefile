@@ -7,7 +7,7 @@ BOOK   := $(VENV)/.book-installed
 TEST   := $(VENV)/.test-installed
 CH     ?= chapters/*.md
 
-.PHONY: book pdf test export sync run bench clean system-packages
+.PHONY: book pdf test export sync run bench long-runs clean system-packages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,10 +61,17 @@ run: $(TEST) export
 	$(BIN)/python tools/numeric_platform.py $(BIN)/jupyter-nbconvert --to notebook --execute --inplace \
 	  --ExecutePreprocessor.timeout=600 $(CH:.md=.ipynb)
 
-## make bench: the training benchmark against PyTorch (see benchmarks/). Not pinned: it measures
-# the machine's best OpenBLAS kernel and NumPy vector level, and says which it ran.
+## make bench: the benchmarks against PyTorch and autograd (see benchmarks/). Not pinned: they
+# measure the machine's best OpenBLAS kernel and NumPy vector level, and say which they ran.
+UNPINNED := env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE -u NPY_DISABLE_CPU_FEATURES
 bench: $(TEST)
-	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE -u NPY_DISABLE_CPU_FEATURES $(BIN)/python benchmarks/train_mlp.py
+	$(UNPINNED) $(BIN)/python benchmarks/train_mlp.py
+	$(UNPINNED) $(BIN)/python benchmarks/autograd.py
+	$(UNPINNED) $(BIN)/python benchmarks/train_cnn.py
+
+## make long-runs: the 15-epoch runs the Part II chapters quote (pinned, like the chapters).
+long-runs: $(TEST) export
+	$(BIN)/python tools/numeric_platform.py $(BIN)/python benchmarks/long_runs.py
 
 ## make system-packages: the Debian packages the browser test and the PDF need (.ci/run installs them).
 system-packages:

@@ -251,7 +251,7 @@ def check_fits(shape: tuple, window: tuple[int, int], padding: tuple[int, int] =
         raise ValueError(f"{name} of shape {shape}{padded} are smaller than the {what} {window[0]} x {window[1]}")
 
 
-# %% chapters/11-normalization.md cell 18
+# %% chapters/11-normalization.md cell 20
 def check_channels(inputs, n_channels: int, name: str = "inputs", dtype=None, finite: bool = True) -> np.ndarray:
     """``inputs`` as an array (N, C, ...) with N >= 1 and C = ``n_channels`` along axis 1.
 

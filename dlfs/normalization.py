@@ -77,7 +77,7 @@ class Standardize(Layer):
     def get_config(self) -> dict:
         return {"n_channels": self.n_channels, "epsilon": self.epsilon, "dtype": self.dtype.name}
 
-    # %% chapters/11-normalization.md cell 19
+    # %% chapters/11-normalization.md cell 21
     @classmethod
     def array_shapes(cls, config: dict) -> dict[str, tuple[int, ...]]:
         """The shapes of the statistics a Standardize built from ``config`` saves, known without building it."""
@@ -85,7 +85,7 @@ class Standardize(Layer):
         return {"state.mean": (n,), "state.variance": (n,), "state.n_examples": ()}
 
 
-# %% chapters/11-normalization.md cell 12
+# %% chapters/11-normalization.md cell 13
 class BatchNorm(Layer):
     """Batch normalisation per channel: ``gamma * (x - mean) / sqrt(var + epsilon) + beta``.
 
@@ -133,7 +133,7 @@ class BatchNorm(Layer):
         return {"n_channels": self.n_channels, "momentum": self.momentum, "epsilon": self.epsilon,
                 "dtype": self.dtype.name}
 
-    # %% chapters/11-normalization.md cell 13
+    # %% chapters/11-normalization.md cell 14
     def _batch_statistics(self, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The batch's per-channel mean and biased variance (C,); updates the running statistics."""
         m = inputs.size // self.n_channels                  # values per channel: N, or N * H * W
@@ -148,16 +148,16 @@ class BatchNorm(Layer):
         self.running_var += self.momentum * m / (m - 1) * var
         return mean, var
 
-    # %% chapters/11-normalization.md cell 13
+    # %% chapters/11-normalization.md cell 14
     def state(self) -> dict[str, np.ndarray]:
         return {"running_mean": self.running_mean, "running_var": self.running_var}
 
-    # %% chapters/11-normalization.md cell 13
+    # %% chapters/11-normalization.md cell 14
     def set_state(self, state: dict[str, np.ndarray]) -> None:
         self.running_mean[...] = state["running_mean"]
         self.running_var[...] = state["running_var"]
 
-    # %% chapters/11-normalization.md cell 15
+    # %% chapters/11-normalization.md cell 17
     def backward(self, dvalues: np.ndarray) -> np.ndarray | None:
         """dL/d(outputs) (N, C, ...) -> dL/d(inputs) (N, C, ...); sets dgamma and dbeta (C,)."""
         dvalues = np.asarray(check_dvalues(self, dvalues), dtype=self.dtype)
@@ -174,7 +174,7 @@ class BatchNorm(Layer):
         self.dinputs = dx_hat * self.inv_std
         return self.dinputs
 
-    # %% chapters/11-normalization.md cell 19
+    # %% chapters/11-normalization.md cell 21
     @classmethod
     def array_shapes(cls, config: dict) -> dict[str, tuple[int, ...]]:
         """The shapes of the parameters and running statistics a BatchNorm built from ``config`` saves."""

@@ -70,6 +70,28 @@ def test_a_tensor_used_twice_gets_both_shares_and_leaves_accumulate_over_sweeps(
     assert x.grad is None
 
 
+def test_operands_of_a_sum_get_gradients_of_their_own():
+    x = Tensor(np.zeros(3), requires_grad=True)
+    y = Tensor(np.zeros(3), requires_grad=True)
+    upstream = np.array([1.0, 2.0, 3.0])
+    (x + y).backward(upstream)
+    assert x.grad is not y.grad and not np.shares_memory(x.grad, y.grad)
+    x.grad *= 10.0                                           # writeable, and changes x's only
+    np.testing.assert_array_equal(x.grad, 10 * upstream)
+    np.testing.assert_array_equal(y.grad, upstream)
+
+
+def test_the_gradient_of_a_summed_tensor_is_a_writeable_array_not_a_broadcast_view():
+    z = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    z.sum().backward()
+    assert z.grad.flags.writeable and z.grad.flags.owndata and z.grad.strides != (0, 0)
+    z.grad[0, 0] = 5.0                                       # changes one entry, not all of them
+    np.testing.assert_array_equal(z.grad, [[5.0, 1.0, 1.0], [1.0, 1.0, 1.0]])
+    h = z.reshape(6)                                         # an interior node's gradient too
+    (h * 2.0).sum().backward()
+    assert h.grad.flags.writeable and not np.shares_memory(h.grad, z.grad)
+
+
 def test_numbers_and_arrays_mix_in_on_either_side_and_keep_float32():
     x = Tensor(np.array([0.5, 1.0, 2.0], dtype=np.float32), requires_grad=True)
     y = np.ones(3, dtype=np.float32) + 2 * x - 1 / x**2 + 3.0 ** x.tanh() - (1 - x) / 4
