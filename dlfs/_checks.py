@@ -166,7 +166,7 @@ def check_fraction(name: str, value: float) -> float:
     return number
 
 
-# %% chapters/06-training-loop.md cell 17
+# %% chapters/06-training-loop.md cell 19
 def as_batch(inputs, name: str = "X", dtype=None) -> np.ndarray:
     """``inputs`` as a finite array of ``dtype`` with the batch axis first: (N, ...), N >= 1.
 

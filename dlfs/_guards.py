@@ -3,9 +3,9 @@
 Generated from chapters/06-training-loop.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
 """
 
-__all__ = ['describe', 'check_layer_list', 'CALLBACK_HOOKS', 'check_callbacks', 'end_training', 'require', 'check_X', 'check_chain', 'check_data', 'check_optimizer', 'check_fit', 'divergence_guard', 'non_finite', 'check_parameters', 'finite']
+__all__ = ['describe', 'check_layer_list', 'check_new_layer', 'layers_of', 'CALLBACK_HOOKS', 'check_callbacks', 'end_training', 'require', 'check_X', 'check_chain', 'check_data', 'check_optimizer', 'check_fit', 'divergence_guard', 'non_finite', 'check_parameters', 'finite']
 
-# %% chapters/06-training-loop.md cell 18
+# %% chapters/06-training-loop.md cell 20
 # dlfs._guards: the checks that guard Model (internal). Each takes the model as its first argument.
 from contextlib import contextmanager
 
@@ -17,7 +17,7 @@ from dlfs.losses import Loss
 from dlfs.optimizers import Optimizer
 
 
-# %% chapters/06-training-loop.md cell 19
+# %% chapters/06-training-loop.md cell 21
 def describe(value) -> str:
     """What came, for an error message: "an array of shape (10, 4)", "a tuple of 3 items", "dict"."""
     if isinstance(value, np.ndarray):
@@ -32,6 +32,25 @@ def check_layer_list(layers) -> list:
     if isinstance(layers, Layer):
         raise TypeError(f"Model takes a list of layers: Model([{type(layers).__name__}(...), ...])")
     return list(layers or [])
+
+
+def check_new_layer(model, layer) -> Layer:
+    """``layer``, if it is a Layer that is not in ``model`` yet (a layer keeps one input and one
+    set of gradients, so it cannot stand at two places in a stack)."""
+    if not isinstance(layer, Layer):
+        raise TypeError(f"layer must be a dlfs Layer (Dense, ReLU, ...), got {type(layer).__name__}")
+    for i, existing in enumerate(model.layers):
+        if existing is layer:
+            raise ValueError(f"this layer object is already in the model (layer {i}); "
+                             "shared layers are not supported: create a new layer")
+    return layer
+
+
+def layers_of(model) -> list:
+    """The model's layers; a RuntimeError if it has none."""
+    if not model.layers:
+        raise RuntimeError("the model has no layers: add some with model.add(...)")
+    return model.layers
 
 
 CALLBACK_HOOKS = ("on_train_begin", "on_epoch_end", "on_train_end")
@@ -74,11 +93,10 @@ def require(model, name: str, kind: type, caller: str):
     return value
 
 
-# %% chapters/06-training-loop.md cell 20
+# %% chapters/06-training-loop.md cell 22
 def check_X(model, X, name: str = "X") -> np.ndarray:
     """X as a finite batch (N, ...) of the model's dtype; its shape is checked by the layers."""
-    if not model.layers:
-        raise RuntimeError("the model has no layers: add some with model.add(...)")
+    layers_of(model)
     return as_batch(X, name, model.dtype)
 
 
@@ -130,7 +148,7 @@ def check_fit(model, X, y, epochs, batch_size, initial_epoch, validation_data, c
     return X, y, validation_data, check_callbacks(callbacks)
 
 
-# %% chapters/06-training-loop.md cell 21
+# %% chapters/06-training-loop.md cell 23
 @contextmanager
 def divergence_guard(model, where):
     """Turn a blow-up inside the block into one FloatingPointError naming ``where()``.

@@ -11,16 +11,16 @@ import sys
 import numpy as np
 
 from dlfs._checks import check_count
-from dlfs._guards import (check_chain, check_data, check_fit, check_layer_list, check_parameters, check_X,
-                          divergence_guard, end_training, require)
-from dlfs._saving import load_model, load_weights_into, save_model, set_parameters
+from dlfs._guards import (check_chain, check_data, check_fit, check_layer_list, check_new_layer, check_parameters,
+                          check_X, divergence_guard, end_training, layers_of, require)
+from dlfs._saving import ModelFiles
 from dlfs.layers import DEFAULT_DTYPE, Layer
 from dlfs.losses import Loss
 from dlfs.optimizers import Optimizer
 
 
-# %% chapters/06-training-loop.md cell 10
-class Model:
+# %% chapters/06-training-loop.md cell 11
+class Model(ModelFiles):
     """A stack of layers trained as one.
 
     ``forward`` runs the layers in order; ``backward(output, y_true)`` runs the loss gradient
@@ -40,30 +40,19 @@ class Model:
 
     def add(self, layer: Layer) -> "Model":
         """Append ``layer`` to the stack; returns the model. Each layer object may appear once."""
-        if not isinstance(layer, Layer):
-            raise TypeError(f"layer must be a dlfs Layer (Dense, ReLU, ...), got {type(layer).__name__}")
-        for i, existing in enumerate(self.layers):
-            if existing is layer:
-                raise ValueError(f"this layer object is already in the model (layer {i}); "
-                                 "shared layers are not supported: create a new layer")
-        self.layers.append(layer)
+        self.layers.append(check_new_layer(self, layer))
         return self
 
     def forward(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
         """A batch (N, ...) -> the last layer's output, e.g. (N, C) class probabilities."""
-        for layer in self._stack():
+        for layer in layers_of(self):
             inputs = layer.forward(inputs, training=training)
         return inputs
 
     def __call__(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
         return self.forward(inputs, training=training)
 
-    def _stack(self) -> list[Layer]:
-        if not self.layers:
-            raise RuntimeError("the model has no layers: add some with model.add(...)")
-        return self.layers
-
-    # %% chapters/06-training-loop.md cell 11
+    # %% chapters/06-training-loop.md cell 12
     def backward(self, output: np.ndarray, y_true, need_dinputs: bool = False) -> np.ndarray | None:
         """Set the gradients of every layer for ``loss(output, y_true)``; dL/d(inputs) if asked for.
 
@@ -71,7 +60,7 @@ class Model:
         first layer is told that nobody needs dL/d(inputs), and None may come back.
         """
         loss = require(self, "loss", Loss, "backward")
-        layers = self._stack()
+        layers = layers_of(self)
         if loss.fuses_with(layers[-1]):
             dvalues = layers[-1].dinputs = loss.fused_backward(output, y_true)
             layers = layers[:-1]
@@ -90,7 +79,7 @@ class Model:
             first.needs_input_gradient = told
         return dvalues
 
-    # %% chapters/06-training-loop.md cell 12
+    # %% chapters/06-training-loop.md cell 13
     def _train_step(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
         """Forward, loss, backward and one optimizer update on one batch; (output, loss)."""
         output = self.forward(X, training=True)
@@ -104,7 +93,7 @@ class Model:
         self._updates += 1
         return output, loss
 
-    # %% chapters/06-training-loop.md cell 13
+    # %% chapters/06-training-loop.md cell 14
     def _train_epoch(self, X, y, batch_size: int, order, epoch: int, show_bar: bool) -> dict[str, float]:
         """One epoch of training steps; the epoch's mean loss (and metric) over all rows."""
         metric = self.loss.metric_name
@@ -122,21 +111,17 @@ class Model:
             check_parameters(self)       # the last update must not slip out unchecked
         return {key: total / len(X) for key, total in sums.items()}
 
-    # %% chapters/06-training-loop.md cell 14
+    # %% chapters/06-training-loop.md cell 15
     def fit(self, X, y, epochs: int = 1, batch_size: int = 32, validation_data=None, shuffle: bool = True,
             rng=None, verbose: int = 1, callbacks=(), initial_epoch: int = 0) -> dict[str, list[float]]:
-        """Train with mini-batch gradient descent; returns ``history`` (one value per epoch).
+        """Train with mini-batch gradient descent; returns ``history`` (one list per figure, a value per epoch).
 
-        X (N, ...) a batch the first layer takes; y integer labels (N,) or one-hot rows (N, C) for
-        CategoricalCrossEntropy, else targets shaped like the output (N, k). Each epoch visits every
-        row once, in a random order when ``shuffle``, drawn from (``rng``, epoch number): an int
-        ``rng`` fixes every epoch's order. Epochs are numbered as in Keras: ``initial_epoch=2,
-        epochs=4`` runs epochs 3 and 4, in the order a 4-epoch run would give them (to resume a
-        saved model exactly). ``history["loss"]`` (and ``"accuracy"`` for the classification
-        losses) is the mean over all N rows; ``validation_data=(X_val, y_val)`` adds ``val_loss``
-        (and ``val_accuracy``), measured after the epoch. ``verbose=1`` prints one line per epoch,
-        with a progress bar in a terminal. ``callbacks``: Callback objects (or one). Raises
-        FloatingPointError naming the epoch and batch if training diverges.
+        X (N, ...) a batch the first layer takes; y labels (N,) or targets shaped like the output.
+        Each epoch visits every row once, in a random order (if ``shuffle``) drawn from (``rng``,
+        epoch number). Epochs are numbered as in Keras: ``initial_epoch=2, epochs=4`` runs epochs 3
+        and 4 as a 4-epoch run would (to resume a saved model exactly). ``validation_data=(X_val,
+        y_val)`` adds ``val_loss`` (and the metric). ``verbose=1`` prints a line per epoch.
+        FloatingPointError names the epoch and batch if training diverges.
         """
         X, y, validation_data, callbacks = check_fit(self, X, y, epochs, batch_size, initial_epoch,
                                                      validation_data, callbacks)
@@ -164,11 +149,11 @@ class Model:
             end_training(self, begun)
         return self.history
 
-    # %% chapters/06-training-loop.md cell 15
+    # %% chapters/06-training-loop.md cell 16
     def _forward_in_batches(self, X: np.ndarray, batch_size: int) -> np.ndarray:
         return np.concatenate([self.forward(X[rows]) for rows in _batches(len(X), batch_size)])
 
-    # %% chapters/06-training-loop.md cell 15
+    # %% chapters/06-training-loop.md cell 16
     def _scores(self, X: np.ndarray, y: np.ndarray, batch_size: int = 1024) -> dict[str, float]:
         output = self._forward_in_batches(X, batch_size)
         scores = {"loss": self.loss.calculate(output, y)}
@@ -176,7 +161,7 @@ class Model:
             scores[self.loss.metric_name] = self.loss.metric(output, y)
         return scores
 
-    # %% chapters/06-training-loop.md cell 15
+    # %% chapters/06-training-loop.md cell 16
     def predict(self, X, batch_size: int = 1024) -> np.ndarray:
         """The model's output for a batch X (N, ...), computed in batches, in evaluation mode."""
         batch_size = check_count("batch_size", batch_size)
@@ -184,14 +169,14 @@ class Model:
         check_chain(self, X)
         return self._forward_in_batches(X, batch_size)
 
-    # %% chapters/06-training-loop.md cell 15
+    # %% chapters/06-training-loop.md cell 16
     def evaluate(self, X, y, batch_size: int = 1024) -> dict[str, float]:
         """Mean loss (and the loss's metric, e.g. accuracy) over the whole of X and y."""
         require(self, "loss", Loss, "evaluate")
         batch_size = check_count("batch_size", batch_size)
         return self._scores(*check_data(self, X, y), batch_size)
 
-    # %% chapters/06-training-loop.md cell 15
+    # %% chapters/06-training-loop.md cell 16
     def summary(self) -> str:
         """Print, and return, a table of the layers, the learned values in each, and the total."""
         counts = [sum(param.size for param in layer.parameters().values()) for layer in self.layers]
@@ -200,53 +185,18 @@ class Model:
         print(text)
         return text
 
-    # %% chapters/06-training-loop.md cell 15
+    # %% chapters/06-training-loop.md cell 16
     def __repr__(self) -> str:
         return "Model([\n" + "".join(f"    {layer!r},\n" for layer in self.layers) + "])"
 
-    # %% chapters/06-training-loop.md cell 16
-    def get_weights(self) -> list[np.ndarray]:
-        """Copies of every parameter array, layer by layer."""
-        return [param.copy() for layer in self.layers for param in layer.parameters().values()]
-
-    # %% chapters/06-training-loop.md cell 16
-    def set_weights(self, weights: list[np.ndarray]) -> None:
-        """Copy ``weights`` (as returned by ``get_weights``) into the layers, all checked first."""
-        set_parameters(self, weights)
-
-    # %% chapters/06-training-loop.md cell 16
+    # %% chapters/06-training-loop.md cell 18
     @property
     def dtype(self) -> np.dtype:
         """The dtype of the first layer that has one (float32 by default)."""
         return next((layer.dtype for layer in self.layers if hasattr(layer, "dtype")), np.dtype(DEFAULT_DTYPE))
 
-    # %% chapters/06-training-loop.md cell 32
-    def save(self, path) -> None:
-        """Write the model to ``path``: architecture, weights, layer states and optimizer state (.npz, no pickle)."""
-        save_model(self, path)
 
-    # %% chapters/06-training-loop.md cell 32
-    @classmethod
-    def load(cls, path, custom_objects: dict | None = None) -> "Model":
-        """Rebuild a model saved with ``save``: its layers, loss, optimizer and every array.
-
-        Classes that are not dlfs's own load only when named in ``custom_objects``, as in Keras:
-        ``Model.load(path, custom_objects={"Scale": Scale})``.
-        """
-        return load_model(cls, path, custom_objects)
-
-    # %% chapters/06-training-loop.md cell 32
-    def load_weights(self, path) -> None:
-        """Load the weights and layer states saved by ``save`` into this model, built with the same layers.
-
-        What must match is what the weights depend on: the layer classes, in order, and the name,
-        shape and dtype of every array. Settings that only chose the starting weights (Dense's
-        ``init``) may differ; the file's optimizer state is not used.
-        """
-        load_weights_into(self, path)
-
-
-# %% chapters/06-training-loop.md cell 13
+# %% chapters/06-training-loop.md cell 14
 def _batches(n_rows: int, batch_size: int, order: np.ndarray | None = None):
     """Row selectors covering ``n_rows`` rows, ``batch_size`` at a time.
 
