@@ -27,7 +27,6 @@ Run it on the machine's best numeric platform, not the book's pinned one:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -42,7 +41,7 @@ import threadpoolctl
 import dlfs.conv
 from dlfs import (Adam, BatchNorm, CategoricalCrossEntropy, Conv2D, Dense, Flatten, MaxPool2D, Model, ReLU,
                   Softmax, Standardize, load_digits_5k, stratified_split)
-from train_mlp import PAUSE_S, Interleave, numeric_platform, seconds
+from train_mlp import PAUSE_S, Interleave, numeric_platform, report, seconds, torch_epoch
 
 BATCH_SIZE = 64
 LEARNING_RATE = 0.001
@@ -85,20 +84,7 @@ def torch_side(X: np.ndarray, y: np.ndarray):
                         nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
                         nn.Flatten(), nn.Linear(32 * 7 * 7, 64), nn.ReLU(), nn.Linear(64, 10))
     optimizer = torch.optim.Adam(net.parameters(), lr=LEARNING_RATE)
-    loss_fn = nn.CrossEntropyLoss()
-    X_t, y_t = torch.from_numpy(X), torch.from_numpy(y)
-    rng = np.random.default_rng(SEED)
-
-    def one_epoch() -> None:
-        net.train()
-        order = torch.from_numpy(rng.permutation(len(X)))
-        for start in range(0, len(X), BATCH_SIZE):
-            rows = order[start:start + BATCH_SIZE]
-            optimizer.zero_grad(set_to_none=True)
-            loss_fn(net(X_t[rows]), y_t[rows]).backward()
-            optimizer.step()
-
-    return one_epoch
+    return torch_epoch(net, optimizer, X, y, BATCH_SIZE, np.random.default_rng(SEED))
 
 
 class Profile:
@@ -237,16 +223,7 @@ def main() -> int:
     args = parser.parse_args()
 
     results = run(args.rows, args.epochs)
-    machine = results["machine"]
-    print(f"OpenBLAS kernel {machine['openblas_kernel']}, NumPy SIMD {' '.join(machine['numpy_simd'])}, "
-          f"{machine['threads']} threads")
-    print(format_report(results))
-    verdicts = check_targets(results)
-    print("\n".join(verdicts))
-    results["targets"] = verdicts
-    args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print(f"results written to {args.output}")
-    return 1 if args.check and any(v.startswith("FAIL") for v in verdicts) else 0
+    return report(results, format_report(results), check_targets(results), args.output, args.check)
 
 
 if __name__ == "__main__":

@@ -108,24 +108,33 @@ def torch_side(X, y, width: int, adam: bool = False):
     net = torch.nn.Sequential(*modules[:-1])
     optimizer = (torch.optim.Adam(net.parameters(), lr=ADAM_LEARNING_RATE) if adam
                  else torch.optim.SGD(net.parameters(), lr=LEARNING_RATE))
-    loss_fn = torch.nn.CrossEntropyLoss()
-    X_t, y_t = torch.from_numpy(X), torch.from_numpy(y)
-    rng = np.random.default_rng(0)
-
-    def one_epoch() -> None:
-        order = torch.from_numpy(rng.permutation(len(X)))
-        for start in range(0, len(X), BATCH_SIZE):
-            rows = order[start:start + BATCH_SIZE]
-            optimizer.zero_grad(set_to_none=True)
-            loss_fn(net(X_t[rows]), y_t[rows]).backward()
-            optimizer.step()
+    X_t = torch.from_numpy(X)
 
     def inference() -> None:
         with torch.no_grad():
             for first in range(0, len(X), 1024):
                 torch.softmax(net(X_t[first:first + 1024]), dim=1)
 
-    return one_epoch, inference
+    return torch_epoch(net, optimizer, X, y, BATCH_SIZE, np.random.default_rng(0)), inference
+
+
+def torch_epoch(net, optimizer, X: np.ndarray, y: np.ndarray, batch_size: int, rng: np.random.Generator):
+    """A function that trains ``net`` for one epoch: shuffled mini-batches, cross-entropy on its logits."""
+    import torch
+
+    loss_fn = torch.nn.CrossEntropyLoss()
+    X_t, y_t = torch.from_numpy(X), torch.from_numpy(y)
+
+    def one_epoch() -> None:
+        net.train()
+        order = torch.from_numpy(rng.permutation(len(X)))
+        for start in range(0, len(X), batch_size):
+            rows = order[start:start + batch_size]
+            optimizer.zero_grad(set_to_none=True)
+            loss_fn(net(X_t[rows]), y_t[rows]).backward()
+            optimizer.step()
+
+    return one_epoch
 
 
 def gemm_pass(rows: int, width: int, strict: bool = False):
@@ -370,16 +379,21 @@ def main() -> int:
     args = parser.parse_args()
 
     results = run(args.rows, args.epochs, args.widths)
+    return report(results, format_table(results), check_targets(results), args.output, args.check)
+
+
+def report(results: dict, table: str, verdicts: list[str], output: Path, check: bool) -> int:
+    """Print the platform, the table and the verdicts, store them with the results in ``output``;
+    the exit status (1 with ``check`` when a target is missed)."""
     machine = results["machine"]
     print(f"OpenBLAS kernel {machine['openblas_kernel']}, NumPy SIMD {' '.join(machine['numpy_simd'])}, "
           f"{machine['threads']} threads")
-    print(format_table(results))
-    verdicts = check_targets(results)
+    print(table)
     print("\n".join(verdicts))
     results["targets"] = verdicts
-    args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print(f"results written to {args.output}")
-    return 1 if args.check and any(v.startswith("FAIL") for v in verdicts) else 0
+    output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(f"results written to {output}")
+    return 1 if check and any(v.startswith("FAIL") for v in verdicts) else 0
 
 
 if __name__ == "__main__":
