@@ -53,6 +53,7 @@ def layers_of(model) -> list:
     return model.layers
 
 
+# %% chapters/06-training-loop.md cell 22
 CALLBACK_HOOKS = ("on_train_begin", "on_epoch_end", "on_train_end")
 
 
@@ -93,7 +94,7 @@ def require(model, name: str, kind: type, caller: str):
     return value
 
 
-# %% chapters/06-training-loop.md cell 22
+# %% chapters/06-training-loop.md cell 23
 def check_X(model, X, name: str = "X") -> np.ndarray:
     """X as a finite batch (N, ...) of the model's dtype; its shape is checked by the layers."""
     layers_of(model)
@@ -148,7 +149,7 @@ def check_fit(model, X, y, epochs, batch_size, initial_epoch, validation_data, c
     return X, y, validation_data, check_callbacks(callbacks)
 
 
-# %% chapters/06-training-loop.md cell 23
+# %% chapters/06-training-loop.md cell 24
 @contextmanager
 def divergence_guard(model, where):
     """Turn a blow-up inside the block into one FloatingPointError naming ``where()``.

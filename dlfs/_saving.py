@@ -37,12 +37,12 @@ class ModelFiles:
         """Copy ``weights`` (as returned by ``get_weights``) into the layers, all checked first."""
         set_parameters(self, weights)
 
-    # %% chapters/06-training-loop.md cell 34
+    # %% chapters/06-training-loop.md cell 35
     def save(self, path) -> None:
         """Write the model to ``path``: architecture, weights, layer states and optimizer state (.npz, no pickle)."""
         save_model(self, path)
 
-    # %% chapters/06-training-loop.md cell 34
+    # %% chapters/06-training-loop.md cell 35
     @classmethod
     def load(cls, path, custom_objects: dict | None = None) -> "Model":
         """Rebuild a model saved with ``save``: its layers, loss, optimizer and every array.
@@ -52,7 +52,7 @@ class ModelFiles:
         """
         return load_model(cls, path, custom_objects)
 
-    # %% chapters/06-training-loop.md cell 34
+    # %% chapters/06-training-loop.md cell 35
     def load_weights(self, path) -> None:
         """Load the weights and layer states saved by ``save`` into this model, built with the same layers.
 
@@ -63,7 +63,7 @@ class ModelFiles:
         load_weights_into(self, path)
 
 
-# %% chapters/06-training-loop.md cell 35
+# %% chapters/06-training-loop.md cell 36
 MODEL_FORMAT = "dlfs.Model/3"      # /3 adds the optimizer and qualified class names
 OLDER_FORMATS = ("dlfs.Model/1", "dlfs.Model/2")   # still load, without an optimizer
 MAX_RECORD_BYTES = 1 << 20         # the architecture record is at most 1 MiB ...
@@ -106,7 +106,7 @@ def save_model(model, path) -> None:
         np.savez(file, **arrays)
 
 
-# %% chapters/06-training-loop.md cell 36
+# %% chapters/06-training-loop.md cell 37
 class ModelFile:
     """A file written by ``save_model``, opened so that a crafted file stays cheap to refuse.
 
@@ -145,7 +145,7 @@ class ModelFile:
         """A ValueError that names the file."""
         return ValueError(f"{self.path}: {message}")
 
-    # %% chapters/06-training-loop.md cell 37
+    # %% chapters/06-training-loop.md cell 38
     def _members(self) -> dict[str, zipfile.ZipInfo]:
         """The archive's members by array name, each checked to be an uncompressed NAME.npy inside the file."""
         members, size = {}, self.path.stat().st_size
@@ -163,7 +163,7 @@ class ModelFile:
             raise self.error("no architecture record: not a file written by Model.save")
         return members
 
-    # %% chapters/06-training-loop.md cell 38
+    # %% chapters/06-training-loop.md cell 39
     def _header(self, info: zipfile.ZipInfo) -> tuple[tuple[int, ...], np.dtype, int]:
         """(shape, dtype, offset of the data) from a member's npy header, checked against its size."""
         try:
@@ -183,7 +183,7 @@ class ModelFile:
                              f"({declared} bytes) but it holds {info.file_size - offset}")
         return shape, dtype, offset
 
-    # %% chapters/06-training-loop.md cell 38
+    # %% chapters/06-training-loop.md cell 39
     def read(self, key: str) -> np.ndarray:
         """The array ``key``, read now (its header was checked when the file was opened)."""
         if key in self.extra:
@@ -197,7 +197,7 @@ class ModelFile:
             raise self.error(f"{key} cannot be read ({error})") from None
         return np.frombuffer(data, dtype=dtype).reshape(shape)
 
-    # %% chapters/06-training-loop.md cell 39
+    # %% chapters/06-training-loop.md cell 40
     def _record(self) -> dict:
         """The architecture record, within the size and depth limits, in a format this dlfs reads."""
         shape, dtype, _ = self.headers["architecture"]
@@ -218,7 +218,7 @@ class ModelFile:
         return architecture
 
 
-# %% chapters/06-training-loop.md cell 39
+# %% chapters/06-training-loop.md cell 40
 
 
 def json_depth(value) -> int:
@@ -233,7 +233,7 @@ def json_depth(value) -> int:
     return deepest
 
 
-# %% chapters/06-training-loop.md cell 40
+# %% chapters/06-training-loop.md cell 41
 def resolve(name, base: type, custom_objects: dict) -> type:
     """The class a record names: dlfs's own, or one the caller passed in ``custom_objects``.
 
@@ -286,7 +286,7 @@ def rebuild(spec, base: type, custom_objects: dict, where: str, older: bool):
     return None if found is None else construct(*found, where)
 
 
-# %% chapters/06-training-loop.md cell 41
+# %% chapters/06-training-loop.md cell 42
 def build_layer(spec, i: int, file: ModelFile, custom_objects: dict, older: bool) -> Layer:
     """Layer ``i`` of the record, built only after the file's arrays are known to have its shapes.
 
@@ -333,7 +333,7 @@ def load_model(model_class: type, path, custom_objects: dict | None = None):
     return model
 
 
-# %% chapters/06-training-loop.md cell 42
+# %% chapters/06-training-loop.md cell 43
 def copy_arrays_in(model, file: ModelFile, with_optimizer: bool) -> None:
     """Check every array the model needs against the file's headers, read and check each, then copy
     them all in (and the optimizer's state): a refused file changes nothing."""
@@ -376,7 +376,7 @@ def array_difference(file: ModelFile, expected: dict[str, np.ndarray]) -> str | 
     return None
 
 
-# %% chapters/06-training-loop.md cell 43
+# %% chapters/06-training-loop.md cell 44
 def optimizer_state(model, file: ModelFile) -> dict[int, dict]:
     """The optimizer's state per layer index, from the file's "layer{i}.optimizer..." arrays, checked."""
     state: dict[int, dict] = {}
@@ -413,7 +413,7 @@ def load_weights_into(model, path) -> None:
         copy_arrays_in(model, file, with_optimizer=False)
 
 
-# %% chapters/06-training-loop.md cell 44
+# %% chapters/06-training-loop.md cell 45
 def short_name(spec) -> str:
     return str(spec["class"]).rpartition(".")[2]
 
