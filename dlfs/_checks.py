@@ -219,25 +219,16 @@ def check_pair(name: str, value, allow_zero: bool = False) -> tuple[int, int]:
 def check_images(inputs, n_channels: int | None = None, name: str = "inputs", dtype=None) -> np.ndarray:
     """``inputs`` as a finite 4-D array (N, C, H, W) with N >= 1 (and C == n_channels when given).
 
-    ``dtype`` converts the array (no copy when it already has that dtype). Raises TypeError or
-    ValueError naming ``name``, what was expected and what came.
+    ``dtype`` converts the array (no copy when it already has that dtype), as ``as_batch`` does.
+    Raises TypeError or ValueError naming ``name``, what was expected and what came.
     """
-    array = np.asarray(inputs)
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold numbers, got an array of dtype {array.dtype}")
+    array = as_batch(inputs, name, dtype)
     if array.ndim != 4:
         hint = " (flat rows of pixels? reshape them with X.reshape(-1, C, H, W))" if array.ndim == 2 else ""
         raise ValueError(f"{name} must be 4-D with shape (batch, channels, height, width), "
                          f"got shape {array.shape}{hint}")
-    if array.shape[0] == 0:
-        raise ValueError(f"{name} is an empty batch: expected at least one image, got shape {array.shape}")
     if n_channels is not None and array.shape[1] != n_channels:
         raise ValueError(f"{name} must have {n_channels} channels (axis 1), got shape {array.shape}")
-    if dtype is not None:
-        array = array.astype(dtype, copy=False)
-    if not (np.isfinite(array.min()) and np.isfinite(array.max())):         # NaN propagates
-        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
-        raise ValueError(f"{name} must be finite, got {array[bad]} at (image, channel, row, column) {bad}")
     return array
 
 
