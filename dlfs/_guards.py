@@ -125,9 +125,16 @@ def check_data(model, X, y, names: tuple[str, str] = ("X", "y")) -> tuple[np.nda
 
 
 def check_optimizer(optimizer: Optimizer) -> None:
-    """Hyperparameters may have been changed since construction: check them as a constructor would."""
+    """Hyperparameters may have been changed since construction: check them as a constructor would.
+
+    An optimizer that does not keep its arguments under their own names has no config to check.
+    """
     try:
-        type(optimizer)(**optimizer.get_config())
+        config = optimizer.get_config()
+    except AttributeError:
+        return
+    try:
+        type(optimizer)(**config)
     except (TypeError, ValueError) as error:
         raise ValueError(f"model.optimizer: {error}") from None
 

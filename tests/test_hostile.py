@@ -58,6 +58,17 @@ def test_a_hyperparameter_changed_after_construction_is_checked_at_fit(name, val
     assert_unchanged(model, before)
 
 
+def test_an_optimizer_that_keeps_its_arguments_under_other_names_still_trains():
+    class Halving(SGD):
+        def __init__(self, rate: float):
+            super().__init__(learning_rate=rate / 2)     # no attribute named "rate"
+
+    model = classifier(Halving(0.2))
+    before = model.get_weights()
+    model.fit(*data(), epochs=1, verbose=0)
+    assert not all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+
 def test_adams_epsilon_changed_to_zero_is_checked_at_fit():
     model = classifier(Adam(0.01))
     model.optimizer.epsilon = 0.0
