@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 
-from dlfs._book import add_to_class
 from dlfs._guards import describe, finite
 from dlfs.layers import Layer
 from dlfs.losses import Loss
@@ -44,7 +43,7 @@ class ModelFiles:
 
     # %% chapters/06-training-loop.md cell 35
     @classmethod
-    def load(cls, path, custom_objects: dict | None = None) -> "Model":
+    def load(cls, path, custom_objects: dict | None = None) -> "ModelFiles":
         """Rebuild a model saved with ``save``: its layers, loss, optimizer and every array.
 
         Classes that are not dlfs's own load only when named in ``custom_objects``, as in Keras:

@@ -8,7 +8,6 @@ open-ended runs, which a test suite that must finish in seconds cannot give it.
 
 import gzip
 import io
-import json
 import tempfile
 import tracemalloc
 import zipfile
