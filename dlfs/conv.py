@@ -228,9 +228,12 @@ class MaxPool2D(Layer):
         dvalues = check_dvalues(self, dvalues)
         self.dinputs = np.zeros_like(self.inputs, dtype=np.result_type(dvalues, self.inputs))
         overlapping = any(s < k for s, k in zip(self.stride, self.pool_size))
-        unclaimed = np.ones_like(self.output, dtype=bool)    # windows whose maximum is still to be found
+        # Masks in the (N, C, H_out, W_out) order of dvalues, allocated once: windows whose maximum
+        # is still to be found, and those whose first maximum is at the current offset.
+        unclaimed = np.ones(self.output.shape, dtype=bool)
+        is_first_max = np.empty_like(unclaimed)
         for rows, columns in self._slices(self.output.shape[2:]):
-            is_first_max = np.equal(self.inputs[:, :, rows, columns], self.output)
+            np.equal(self.inputs[:, :, rows, columns], self.output, out=is_first_max)
             is_first_max &= unclaimed
             unclaimed ^= is_first_max                          # those windows are claimed now
             if overlapping:
