@@ -228,9 +228,9 @@ class MaxPool2D(Layer):
         dvalues = check_dvalues(self, dvalues)
         self.dinputs = np.zeros_like(self.inputs, dtype=np.result_type(dvalues, self.inputs))
         overlapping = any(s < k for s, k in zip(self.stride, self.pool_size))
-        # Masks in the (N, C, H_out, W_out) order of dvalues, allocated once: windows whose maximum
-        # is still to be found, and those whose first maximum is at the current offset.
-        unclaimed = np.ones(self.output.shape, dtype=bool)
+        # Masks laid out in memory as dvalues is, allocated once: windows whose maximum is still
+        # to be found, and those whose first maximum is at the current offset.
+        unclaimed = np.ones_like(dvalues, dtype=bool)
         is_first_max = np.empty_like(unclaimed)
         for rows, columns in self._slices(self.output.shape[2:]):
             np.equal(self.inputs[:, :, rows, columns], self.output, out=is_first_max)
