@@ -8,7 +8,7 @@ __all__ = ['ReLU', 'Sigmoid', 'Tanh', 'Softmax']
 # %% chapters/03-activations.md cell 1
 import numpy as np
 
-from dlfs._checks import as_float_array, check_dvalues, check_inputs
+from dlfs._checks import as_float_array, check_dvalues
 from dlfs.layers import Layer
 
 

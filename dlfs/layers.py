@@ -6,8 +6,6 @@ Generated from chapters/01-dense-layer.md by tools/export.py: do not edit; edit 
 __all__ = ['DEFAULT_DTYPE', 'Layer', 'glorot_uniform', 'he_normal', 'INITIALIZERS', 'Dense']
 
 # %% chapters/01-dense-layer.md cell 1
-import math
-
 import numpy as np
 
 from dlfs._checks import check_count, check_float_dtype, check_inputs

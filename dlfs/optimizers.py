@@ -7,7 +7,6 @@ __all__ = ['Optimizer', 'SGD', 'Adam']
 
 # %% chapters/05-optimizers.md cell 1
 import inspect
-import math
 import weakref
 
 import numpy as np
