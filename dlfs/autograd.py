@@ -42,9 +42,9 @@ def _accumulate(node, grad) -> None:
     """
     if node.grad is None:
         shared = isinstance(grad, np.ndarray) and not (grad.flags.owndata and grad.flags.writeable)
-        node.grad = grad.copy() if shared else grad
+        node.grad = grad.copy() if shared else np.asarray(grad)
     else:
-        node.grad = node.grad + grad
+        node.grad = np.asarray(node.grad + grad)          # NumPy turns a sum of 0-d arrays into a scalar
 
 
 def _backpropagate(root, seed) -> None:

@@ -248,7 +248,8 @@ class MaxPool2D(Layer):
 
 # %% chapters/10-convolution.md cell 18
 class Flatten(Layer):
-    """(N, C, H, W), or any (N, ...), -> (N, C * H * W) rows; backward reshapes back. No copies."""
+    """(N, C, H, W), or any (N, ...), -> (N, C * H * W) rows (a copy only if the input is not in
+    C order); backward reshapes back (a view)."""
 
     def forward(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
         inputs = np.asarray(inputs)
