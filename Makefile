@@ -7,7 +7,7 @@ BOOK   := $(VENV)/.book-installed
 TEST   := $(VENV)/.test-installed
 CH     ?= chapters/*.md
 
-.PHONY: book pdf test export sync run bench long-runs clean system-packages
+.PHONY: book pdf test export sync run bench long-runs torch-reference clean system-packages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +72,10 @@ bench: $(TEST)
 ## make long-runs: the 15-epoch runs the Part II chapters quote (pinned, like the chapters).
 long-runs: $(TEST) export
 	$(BIN)/python tools/numeric_platform.py $(BIN)/python benchmarks/long_runs.py
+
+## make torch-reference: PyTorch's versions of the Part II networks, the figures chapter 10 quotes.
+torch-reference: $(TEST)
+	$(UNPINNED) $(BIN)/python benchmarks/torch_reference.py
 
 ## make system-packages: the Debian packages the browser test and the PDF need (.ci/run installs them).
 system-packages:
