@@ -59,7 +59,7 @@ def _backpropagate(root, seed) -> None:
     for node in order:
         if node._parents:
             node.grad = None
-    root.grad = seed
+    _accumulate(root, seed)                 # a leaf as the root adds to its grad, as every leaf does
     for node in reversed(order):            # every node after all its children
         if node._backward is None or node.grad is None:
             continue

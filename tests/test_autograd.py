@@ -70,6 +70,22 @@ def test_a_tensor_used_twice_gets_both_shares_and_leaves_accumulate_over_sweeps(
     assert x.grad is None
 
 
+def test_a_leaf_as_the_root_adds_to_its_grad_like_any_leaf():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)       # as torch: backward twice gives 2
+    x.backward(np.ones(2))
+    x.backward(np.ones(2))
+    np.testing.assert_array_equal(x.grad, [2.0, 2.0])
+
+
+def test_a_zero_dimensional_leaf_gets_a_writeable_array_not_a_numpy_scalar():
+    c = Tensor(np.float64(2.0), requires_grad=True)
+    (c * c + c).backward()                                     # NumPy sums of 0-d arrays give scalars
+    (c * c).backward()
+    assert isinstance(c.grad, np.ndarray) and c.grad.shape == () and c.grad.flags.writeable
+    assert c.grad == 9.0
+    c.grad[...] = 0.0
+
+
 def test_operands_of_a_sum_get_gradients_of_their_own():
     x = Tensor(np.zeros(3), requires_grad=True)
     y = Tensor(np.zeros(3), requires_grad=True)
