@@ -56,10 +56,10 @@ def _padded_channels_first(images: np.ndarray, padding: tuple[int, int]) -> np.n
 
 
 def _window_slices(kernel_size, stride, out_size):
-    """For each offset (a, b) inside the window, in reading order, the (rows, columns) slices that
-    pick that offset's pixel from every window position: rows a, a + s_h, ... (h_out of them)."""
+    """For each offset (u, v) inside the window, in reading order, the (rows, columns) slices that
+    pick that offset's pixel from every window position: rows u, u + s_h, ... (h_out of them)."""
     (k_h, k_w), (s_h, s_w), (h_out, w_out) = kernel_size, stride, out_size
-    return [(slice(a, a + s_h * h_out, s_h), slice(b, b + s_w * w_out, s_w)) for a in range(k_h) for b in range(k_w)]
+    return [(slice(u, u + s_h * h_out, s_h), slice(v, v + s_w * w_out, s_w)) for u in range(k_h) for v in range(k_w)]
 
 
 def im2col(images: np.ndarray, kernel_size, stride, padding) -> np.ndarray:
