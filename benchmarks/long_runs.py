@@ -155,8 +155,12 @@ def main() -> int:
     jobs += [(recipe, "fit", seed, CHAPTER_EPOCHS) for recipe in scales for seed in CHOICE_SEEDS if seed != SEED]
     runs = run_all(jobs)
 
+    def run(recipe: str, split: str, seed: int) -> dict[str, list[float]]:
+        """A run of ``jobs`` or ``seed_jobs``: seed 0 trained for EPOCHS, the other seeds for CHAPTER_EPOCHS."""
+        return runs[recipe, split, seed, EPOCHS if seed == SEED else CHAPTER_EPOCHS]
+
     def val_curve(recipe: str, seed: int) -> list[float]:
-        return runs[recipe, "fit", seed, EPOCHS if seed == SEED else CHAPTER_EPOCHS]["val_accuracy"][:CHAPTER_EPOCHS]
+        return run(recipe, "fit", seed)["val_accuracy"][:CHAPTER_EPOCHS]
 
     mean_curves = np.array([[val_curve(recipe, seed) for seed in CHOICE_SEEDS] for recipe in scales]).mean(axis=1)
     best_scale, best_epoch = np.unravel_index(np.argmax(mean_curves), mean_curves.shape)
@@ -169,8 +173,7 @@ def main() -> int:
     runs |= run_all(seed_jobs)
 
     def held_out_curve(recipe: str, seed: int) -> list[float]:
-        return runs[recipe, "training", seed, EPOCHS if seed == SEED else CHAPTER_EPOCHS][
-            "held_out_accuracy"][:CHAPTER_EPOCHS]
+        return run(recipe, "training", seed)["held_out_accuracy"][:CHAPTER_EPOCHS]
 
     results = {
         "platform": {"OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),

@@ -28,19 +28,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from dlfs import load_digits_5k, stratified_split
+from long_runs import splits
 from train_mlp import torch_epoch
 
 SEEDS = (0, 1, 2)
 EPOCHS = 15
 BATCH_SIZE = 64
 LEARNING_RATE = 0.001
-
-
-def splits() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """The chapters' 4,000 training and 1,000 held-out digits, as images (N, 1, 28, 28) float32."""
-    X, y = load_digits_5k()
-    return stratified_split(X.reshape(-1, 1, 28, 28), y, test_fraction=0.2, rng=0)
 
 
 class Standardise(nn.Module):
@@ -75,7 +69,7 @@ def network(name: str, X_train: np.ndarray) -> nn.Module:
 
 def held_out_curve(name: str, seed: int, data) -> list[float]:
     """Train one network with one seed; its held-out accuracy after every epoch."""
-    (X_train, y_train), (X_test, y_test) = data
+    _, _, (X_train, y_train), (X_test, y_test) = data
     torch.manual_seed(seed)
     net = network(name, X_train)
     one_epoch = torch_epoch(net, torch.optim.Adam(net.parameters(), lr=LEARNING_RATE), X_train, y_train,
@@ -102,7 +96,7 @@ def main() -> int:
               " ".join(f"{a:.3f}" for a in mean), flush=True)
     results = {"torch": torch.__version__, "threads": torch.get_num_threads(), "cpu": platform.processor(),
                "seeds": list(SEEDS), "epochs": EPOCHS, "batch_size": BATCH_SIZE, "learning_rate": LEARNING_RATE,
-               "train_rows": len(data[0][1]), "held_out_rows": len(data[1][1]), "held_out_accuracy": runs}
+               "train_rows": len(data[2][1]), "held_out_rows": len(data[3][1]), "held_out_accuracy": runs}
     args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(f"results written to {args.output}")
     return 0

@@ -70,19 +70,10 @@ def dlfs_model(X: np.ndarray) -> Model:
 def torch_side(X: np.ndarray, y: np.ndarray):
     """The same network, data, optimizer and batch size in PyTorch: one_epoch() trains one epoch."""
     import torch
-    from torch import nn
+    from torch_reference import network
 
     torch.manual_seed(SEED)
-    mean, std = float(X.mean(dtype=np.float64)), float(X.std(dtype=np.float64))
-
-    class Standardise(nn.Module):
-        def forward(self, x):
-            return (x - mean) / std
-
-    net = nn.Sequential(Standardise(),
-                        nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
-                        nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
-                        nn.Flatten(), nn.Linear(32 * 7 * 7, 64), nn.ReLU(), nn.Linear(64, 10))
+    net = network("cnn_bn", X)
     optimizer = torch.optim.Adam(net.parameters(), lr=LEARNING_RATE)
     return torch_epoch(net, optimizer, X, y, BATCH_SIZE, np.random.default_rng(SEED))
 
