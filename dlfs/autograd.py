@@ -38,13 +38,14 @@ def _accumulate(node, grad) -> None:
     """Add ``grad`` to ``node.grad`` (None means no gradient yet): a node used twice gets both shares.
 
     A first share that is an array of its own (a fresh result) is kept as it is; a view or a
-    read-only array is copied, so that every node's ``grad`` is its own writeable array.
+    read-only array is copied, so that every node's ``grad`` is its own writeable array. A NumPy
+    scalar, which NumPy returns for arithmetic on 0-d arrays, becomes a 0-d array; floats stay floats.
     """
-    if node.grad is None:
-        shared = isinstance(grad, np.ndarray) and not (grad.flags.owndata and grad.flags.writeable)
-        node.grad = grad.copy() if shared else np.asarray(grad)
-    else:
-        node.grad = np.asarray(node.grad + grad)          # NumPy turns a sum of 0-d arrays into a scalar
+    if node.grad is not None:
+        grad = node.grad + grad
+    elif isinstance(grad, np.ndarray) and not (grad.flags.owndata and grad.flags.writeable):
+        grad = grad.copy()
+    node.grad = np.asarray(grad) if isinstance(grad, np.generic) else grad
 
 
 def _backpropagate(root, seed) -> None:
