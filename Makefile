@@ -73,7 +73,7 @@ bench: $(TEST)
 long-runs: $(TEST) export
 	$(BIN)/python tools/numeric_platform.py $(BIN)/python benchmarks/long_runs.py
 
-## make torch-reference: PyTorch's versions of the Part II networks, the figures chapter 10 quotes.
+## make torch-reference: PyTorch's versions of the Part II networks, the figures chapter 9 quotes.
 torch-reference: $(TEST)
 	$(UNPINNED) $(BIN)/python benchmarks/torch_reference.py
 

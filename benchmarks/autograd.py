@@ -3,7 +3,7 @@
 The network is 784-128-10 with ReLU, softmax cross-entropy and SGD (learning rate 0.1) at batch
 128, float32, on the 5,000 MNIST digits of ``dlfs.load_digits_5k()``. One side is ``Model.fit``
 with the hand-written layers of chapters 1-6; the other writes the same forward pass with
-``Tensor`` operations (chapters/12-autograd.md), lets ``backward()`` find the gradients, and
+``Tensor`` operations (chapters/11-autograd.md), lets ``backward()`` find the gradients, and
 updates through ``Parameters`` and the same ``dlfs.SGD``. Both start from the same weights and
 see the same batches in the same order (the rows are shuffled once, then every epoch of both
 sides takes them in that order, ``fit(shuffle=False)``), so they compute the same training (their
@@ -55,7 +55,7 @@ def hand_written_model(seed: int = 0) -> Model:
 
 
 def cross_entropy(logits: Tensor, labels: np.ndarray) -> Tensor:
-    """Mean softmax cross-entropy through the log-softmax, as in chapters/12-autograd.md."""
+    """Mean softmax cross-entropy through the log-softmax, as in chapters/11-autograd.md."""
     shifted = logits - logits.data.max(axis=1, keepdims=True)
     log_probs = shifted - shifted.exp().sum(axis=1, keepdims=True).log()
     return -log_probs[np.arange(len(labels)), labels].mean()

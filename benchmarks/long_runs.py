@@ -10,11 +10,11 @@ with the layers imported from dlfs, and is run twice with the chapters' seed 0:
 - ``full_run``: trained on all 4,000 training digits, as the chapters' final runs and the PyTorch
   reference runs are, measured after every epoch on the held-out digits.
 
-Chapter 11 chooses the scale of its convolution weights and the number of epochs on validation:
+Chapter 10 chooses the scale of its convolution weights and the number of epochs on validation:
 each scale in ``CONV_SCALES`` is trained with every seed in ``CHOICE_SEEDS`` for the chapter's
 ``CHAPTER_EPOCHS`` epochs, and the best mean validation accuracy wins. The script makes the same
-choice from the same runs (``seed_val_accuracy``). ``seed_runs`` then trains chapter 10's network,
-chapter 11's at He's scale and chapter 11's chosen recipe on all 4,000 digits with each seed in
+choice from the same runs (``seed_val_accuracy``). ``seed_runs`` then trains chapter 9's network,
+chapter 10's at He's scale and chapter 10's chosen recipe on all 4,000 digits with each seed in
 ``SEEDS``, to show how much of a held-out figure is the luck of one seed.
 
 Fit calls ask for all their epochs at once; since ``fit`` seeds each epoch's shuffle from the seed
@@ -44,14 +44,14 @@ from train_mlp import numeric_platform
 SEED = 0
 EPOCHS = 15
 BATCH_SIZE = 64
-CHAPTER_EPOCHS = 8        # chapter 11's MAX_EPOCHS: the epochs its choice looks at
-CONV_SCALES = (1.0, 0.3, 0.1)   # chapter 11's candidates: He's scale times these
-CHOICE_SEEDS = (0, 1, 2)        # chapter 11 trains each candidate with these seeds
+CHAPTER_EPOCHS = 8        # chapter 10's MAX_EPOCHS: the epochs its choice looks at
+CONV_SCALES = (1.0, 0.3, 0.1)   # chapter 10's candidates: He's scale times these
+CHOICE_SEEDS = (0, 1, 2)        # chapter 10 trains each candidate with these seeds
 SEEDS = (0, 1, 2, 3, 4)         # the seeds of seed_runs
 
 
 def convolution_cnn(training_images: np.ndarray, seed: int = SEED) -> Model:
-    """Chapter 10's build_cnn(seed): conv16-pool-conv32-pool-dense64-dense10 (``training_images``
+    """Chapter 9's build_cnn(seed): conv16-pool-conv32-pool-dense64-dense10 (``training_images``
     unused: the network has no statistics to fit)."""
     rng = np.random.default_rng(seed)
     layers = [Conv2D(1, 16, 3, padding=1, rng=rng), ReLU(), MaxPool2D(2),
@@ -62,7 +62,7 @@ def convolution_cnn(training_images: np.ndarray, seed: int = SEED) -> Model:
 
 
 def normalization_cnn(training_images: np.ndarray, conv_scale: float, seed: int = SEED) -> Model:
-    """Chapter 11's cnn(training_images, conv_scale, seed): conv16-BN-pool-conv32-BN-pool-fc64 behind
+    """Chapter 10's cnn(training_images, conv_scale, seed): conv16-BN-pool-conv32-BN-pool-fc64 behind
     a Standardize, the convolution weights He's times ``conv_scale``."""
     rng = np.random.default_rng(seed)
     conv1, conv2 = Conv2D(1, 16, 3, padding=1, init="he", rng=rng), Conv2D(16, 32, 3, padding=1, init="he", rng=rng)
@@ -88,7 +88,7 @@ class HeldOut(Callback):
 def splits():
     """The chapters' splits of the 5,000 digits, as images (N, 1, 28, 28): (fit, validation,
     training = fit + validation, held out), each (X, y). Both chapters split with seed 0, a fifth
-    held out and a fifth of the rest for validation (chapter 10 splits the images, chapter 11 the
+    held out and a fifth of the rest for validation (chapter 9 splits the images, chapter 10 the
     rows of pixels: the same digits)."""
     X, y = load_digits_5k()
     (X_train, y_train), (X_test, y_test) = stratified_split(X.reshape(-1, 1, 28, 28), y, test_fraction=0.2, rng=SEED)
@@ -100,7 +100,7 @@ DATA = None      # splits(), set in main before the worker processes fork
 
 
 def build(recipe: str, training_images: np.ndarray, seed: int) -> Model:
-    """"convolution" (chapter 10's network) or "normalization <scale>" (chapter 11's)."""
+    """"convolution" (chapter 9's network) or "normalization <scale>" (chapter 10's)."""
     if recipe == "convolution":
         return convolution_cnn(training_images, seed)
     return normalization_cnn(training_images, float(recipe.split()[1]), seed)
@@ -165,7 +165,7 @@ def main() -> int:
     mean_curves = np.array([[val_curve(recipe, seed) for seed in CHOICE_SEEDS] for recipe in scales]).mean(axis=1)
     best_scale, best_epoch = np.unravel_index(np.argmax(mean_curves), mean_curves.shape)
     chosen, chosen_epochs = CONV_SCALES[best_scale], int(best_epoch) + 1
-    print(f"chosen on validation, as chapter 11 does: convolution weights He x {chosen}, {chosen_epochs} epochs")
+    print(f"chosen on validation, as chapter 10 does: convolution weights He x {chosen}, {chosen_epochs} epochs")
     compared = {"convolution": "convolution", "BatchNorm, He x 1": "normalization 1.0",
                 "BatchNorm, chosen": f"normalization {chosen}"}
     seed_jobs = [(recipe, "training", seed, CHAPTER_EPOCHS) for recipe in compared.values() for seed in SEEDS
@@ -179,10 +179,10 @@ def main() -> int:
         "platform": {"OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
                      "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS"), **numeric_platform()},
         "epochs": EPOCHS, "batch_size": BATCH_SIZE, "held_out_rows": len(DATA[3][1]),
-        "convolution": {"recipe": "chapter 10: conv16-pool-conv32-pool-fc64, Adam 1e-3, batch 64",
+        "convolution": {"recipe": "chapter 9: conv16-pool-conv32-pool-fc64, Adam 1e-3, batch 64",
                         **recipe_runs(runs, "convolution")},
         "normalization": {
-            "recipe": "chapter 11: Standardize, conv16-BN-pool-conv32-BN-pool-fc64, Adam 1e-3, batch 64, "
+            "recipe": "chapter 10: Standardize, conv16-BN-pool-conv32-BN-pool-fc64, Adam 1e-3, batch 64, "
                       f"convolution weights He x one of {list(CONV_SCALES)} and the number of epochs chosen "
                       f"on the mean validation accuracy of seeds {list(CHOICE_SEEDS)}",
             "by_conv_scale": {str(scale): recipe_runs(runs, recipe)

@@ -7,8 +7,8 @@ held-out accuracy (the other 1,000 digits) is measured after every epoch:
 
 - ``mlp``: 784-128-64-10 with ReLU (chapter 7's perceptron);
 - ``small_cnn``: conv8-pool-conv16-pool, then a linear layer to the ten classes;
-- ``cnn``: conv16-pool-conv32-pool-fc64 (chapter 10's network);
-- ``cnn_bn``: standardised inputs, conv16-BN-pool-conv32-BN-pool-fc64 (chapter 11's network).
+- ``cnn``: conv16-pool-conv32-pool-fc64 (chapter 9's network);
+- ``cnn_bn``: standardised inputs, conv16-BN-pool-conv32-BN-pool-fc64 (chapter 10's network).
 
 Convolutions are 3 x 3 with padding 1 and are followed by ReLU; pooling is 2 x 2 max-pooling.
 PyTorch's results depend on the CPU and its thread count, so they are stored, in

@@ -1,6 +1,6 @@
 """Train the normalisation chapter's CNN with dlfs and with PyTorch (CPU) in one process, and compare.
 
-The network is chapter 11's: standardised inputs, conv16-BN-ReLU-pool, conv32-BN-ReLU-pool,
+The network is chapter 10's: standardised inputs, conv16-BN-ReLU-pool, conv32-BN-ReLU-pool,
 Flatten, Dense 64, ReLU, Dense 10, softmax + cross-entropy (3 x 3 kernels with padding 1,
 2 x 2 max-pooling), Adam with learning rate 0.001, batches of 64, float32, on the 4,000
 training digits of the bundled 5,000 (the chapters' split). It runs at 1 thread (threadpoolctl
@@ -58,7 +58,7 @@ def load_data(rows: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def dlfs_model(X: np.ndarray) -> Model:
-    """Chapter 11's network, its Standardize fitted on X."""
+    """Chapter 10's network, its Standardize fitted on X."""
     rng = np.random.default_rng(SEED)
     layers = [Standardize(1).fit(X),
               Conv2D(1, 16, 3, padding=1, rng=rng), BatchNorm(16), ReLU(), MaxPool2D(2),

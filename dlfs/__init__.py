@@ -9,11 +9,11 @@ from dlfs.activations import ReLU, Sigmoid, Tanh, Softmax
 from dlfs.losses import Loss, CategoricalCrossEntropy, softmax_cross_entropy_backward, BinaryCrossEntropy, sigmoid_binary_cross_entropy_backward, MeanSquaredError, accuracy, binary_accuracy
 from dlfs.optimizers import Optimizer, SGD, Adam
 from dlfs.model import Model, Callback
-from dlfs.data import load_digits_5k, stratified_split, one_hot, read_idx, read_idx_pair, mnist_dir, download_mnist, load_mnist
+from dlfs.data import load_digits_5k, stratified_split, one_hot, digit_splits, read_idx, download_mnist, load_mnist
 from dlfs.regularization import l2_penalty, Dropout, EarlyStopping
 from dlfs.conv import Conv2D, MaxPool2D, Flatten
 from dlfs.normalization import Standardize, BatchNorm
 from dlfs.autograd import Tensor, Parameters
 
 __version__ = "0.1.0"  # from pyproject.toml
-__all__ = ['Layer', 'glorot_uniform', 'he_normal', 'Dense', 'numerical_gradient', 'relative_error', 'check_layer_gradients', 'ReLU', 'Sigmoid', 'Tanh', 'Softmax', 'Loss', 'CategoricalCrossEntropy', 'softmax_cross_entropy_backward', 'BinaryCrossEntropy', 'sigmoid_binary_cross_entropy_backward', 'MeanSquaredError', 'accuracy', 'binary_accuracy', 'Optimizer', 'SGD', 'Adam', 'Model', 'Callback', 'load_digits_5k', 'stratified_split', 'one_hot', 'read_idx', 'read_idx_pair', 'mnist_dir', 'download_mnist', 'load_mnist', 'l2_penalty', 'Dropout', 'EarlyStopping', 'Conv2D', 'MaxPool2D', 'Flatten', 'Standardize', 'BatchNorm', 'Tensor', 'Parameters']
+__all__ = ['Layer', 'glorot_uniform', 'he_normal', 'Dense', 'numerical_gradient', 'relative_error', 'check_layer_gradients', 'ReLU', 'Sigmoid', 'Tanh', 'Softmax', 'Loss', 'CategoricalCrossEntropy', 'softmax_cross_entropy_backward', 'BinaryCrossEntropy', 'sigmoid_binary_cross_entropy_backward', 'MeanSquaredError', 'accuracy', 'binary_accuracy', 'Optimizer', 'SGD', 'Adam', 'Model', 'Callback', 'load_digits_5k', 'stratified_split', 'one_hot', 'digit_splits', 'read_idx', 'download_mnist', 'load_mnist', 'l2_penalty', 'Dropout', 'EarlyStopping', 'Conv2D', 'MaxPool2D', 'Flatten', 'Standardize', 'BatchNorm', 'Tensor', 'Parameters']

@@ -1,6 +1,6 @@
 """The dense layer; Activation functions; Loss functions; Optimizers; The training loop; Convolutional networks; Normalisation; Automatic differentiation.
 
-Generated from chapters/01-dense-layer.md, chapters/03-activations.md, chapters/04-losses.md, chapters/05-optimizers.md, chapters/06-training-loop.md, chapters/10-convolution.md, chapters/11-normalization.md, chapters/12-autograd.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
+Generated from chapters/01-dense-layer.md, chapters/03-activations.md, chapters/04-losses.md, chapters/05-optimizers.md, chapters/06-training-loop.md, chapters/09-convolution.md, chapters/10-normalization.md, chapters/11-autograd.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
 """
 
 __all__ = ['check_inputs', 'check_count', 'check_float_dtype', 'as_float_array', 'check_dvalues', 'check_probabilities', 'check_epsilon', 'check_same_shape', 'class_indices', 'check_positive', 'check_fraction', 'as_batch', 'check_pair', 'check_images', 'check_fits', 'check_channels', 'check_unit_interval', 'check_seed_gradient', 'check_max_axis', 'check_clip_bounds', 'check_parameter_tensors']
@@ -198,7 +198,7 @@ def as_batch(inputs, name: str = "X", dtype=None) -> np.ndarray:
     return converted
 
 
-# %% chapters/10-convolution.md cell 3
+# %% chapters/09-convolution.md cell 3
 def check_pair(name: str, value, allow_zero: bool = False) -> tuple[int, int]:
     """An integer n as (n, n), or a pair (a, b) of integers, each >= 1 (>= 0 with ``allow_zero``).
 
@@ -242,7 +242,7 @@ def check_fits(shape: tuple, window: tuple[int, int], padding: tuple[int, int] =
         raise ValueError(f"{name} of shape {shape}{padded} are smaller than the {what} {window[0]} x {window[1]}")
 
 
-# %% chapters/11-normalization.md cell 20
+# %% chapters/10-normalization.md cell 20
 def check_channels(inputs, n_channels: int, name: str = "inputs", dtype=None, finite: bool = True) -> np.ndarray:
     """``inputs`` as an array (N, C, ...) with N >= 1 and C = ``n_channels`` along axis 1.
 
@@ -275,7 +275,7 @@ def check_unit_interval(name: str, value: float) -> float:
     return number
 
 
-# %% chapters/12-autograd.md cell 11
+# %% chapters/11-autograd.md cell 11
 def check_seed_gradient(tensor, gradient) -> np.ndarray:
     """The gradient that starts ``tensor.backward``: ones for one element, else ``gradient``, copied.
 

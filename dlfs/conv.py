@@ -1,18 +1,18 @@
 """Convolutional networks.
 
-Generated from chapters/10-convolution.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
+Generated from chapters/09-convolution.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
 """
 
 __all__ = ['conv_output_size', 'conv2d_loops', 'im2col', 'Conv2D', 'col2im', 'MaxPool2D', 'Flatten']
 
-# %% chapters/10-convolution.md cell 1
+# %% chapters/09-convolution.md cell 1
 import numpy as np
 
 from dlfs._checks import check_count, check_dvalues, check_fits, check_float_dtype, check_images, check_pair
 from dlfs.layers import DEFAULT_DTYPE, Layer
 
 
-# %% chapters/10-convolution.md cell 4
+# %% chapters/09-convolution.md cell 4
 def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0) -> int:
     """Positions of a window along one axis: floor((size + 2 padding - kernel) / stride) + 1."""
     return (size + 2 * padding - kernel) // stride + 1
@@ -40,7 +40,7 @@ def conv2d_loops(inputs: np.ndarray, weights: np.ndarray, biases: np.ndarray, st
     return outputs
 
 
-# %% chapters/10-convolution.md cell 6
+# %% chapters/09-convolution.md cell 6
 def _padded_channels_first(images: np.ndarray, padding: tuple[int, int]) -> np.ndarray:
     """(N, C, H, W) -> (C, N, H + 2 p_h, W + 2 p_w): the images with zeros around, channels first.
 
@@ -80,7 +80,7 @@ def im2col(images: np.ndarray, kernel_size, stride, padding) -> np.ndarray:
     return cols.reshape(channels * k_h * k_w, n_images * out_size[0] * out_size[1])
 
 
-# %% chapters/10-convolution.md cell 8
+# %% chapters/09-convolution.md cell 8
 def _conv_weights(init: str, shape: tuple[int, int, int, int], rng: np.random.Generator) -> np.ndarray:
     """Starting weights of shape (F, C, kH, kW), with fan_in = C kH kW and fan_out = F kH kW.
 
@@ -97,7 +97,7 @@ def _conv_weights(init: str, shape: tuple[int, int, int, int], rng: np.random.Ge
     raise ValueError(f"init must be 'he' or 'glorot', got {init!r}")
 
 
-# %% chapters/10-convolution.md cell 9
+# %% chapters/09-convolution.md cell 9
 class Conv2D(Layer):
     """A 2-D convolutional layer (cross-correlation, as in PyTorch): (N, C, H, W) -> (N, F, H_out, W_out).
 
@@ -157,7 +157,7 @@ class Conv2D(Layer):
         k_h, k_w = check_pair("kernel_size", config["kernel_size"])
         return {"weights": (n_out, n_in, k_h, k_w), "biases": (n_out,)}
 
-    # %% chapters/10-convolution.md cell 13
+    # %% chapters/09-convolution.md cell 13
     def backward(self, dvalues: np.ndarray) -> np.ndarray | None:
         """dL/d(outputs) (N, F, H_out, W_out) -> dL/d(inputs) (N, C, H, W); sets dweights and dbiases.
 
@@ -175,7 +175,7 @@ class Conv2D(Layer):
         return self.dinputs
 
 
-# %% chapters/10-convolution.md cell 11
+# %% chapters/09-convolution.md cell 11
 def col2im(cols: np.ndarray, image_shape: tuple, kernel_size, stride, padding) -> np.ndarray:
     """The transpose of ``im2col``: (C * kH * kW, N * H_out * W_out) -> (N, C, H, W).
 
@@ -193,7 +193,7 @@ def col2im(cols: np.ndarray, image_shape: tuple, kernel_size, stride, padding) -
     return padded[:, :, p_h:p_h + height, p_w:p_w + width].transpose(1, 0, 2, 3)
 
 
-# %% chapters/10-convolution.md cell 15
+# %% chapters/09-convolution.md cell 15
 class MaxPool2D(Layer):
     """Max-pooling of every channel: (N, C, H, W) -> (N, C, H_out, W_out), H_out = floor((H - kH) / s_h) + 1.
 
@@ -246,7 +246,7 @@ class MaxPool2D(Layer):
         return {"pool_size": self.pool_size, "stride": self.stride}
 
 
-# %% chapters/10-convolution.md cell 18
+# %% chapters/09-convolution.md cell 18
 class Flatten(Layer):
     """(N, C, H, W), or any (N, ...), -> (N, C * H * W) rows (a copy only if the input is not in
     C order); backward reshapes back (a view)."""

@@ -3,7 +3,7 @@
 Generated from chapters/07-mnist.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
 """
 
-__all__ = ['load_digits_5k', 'stratified_split', 'one_hot', 'IDX_DTYPES', 'IDX_IMAGES_MAGIC', 'IDX_LABELS_MAGIC', 'MAX_IDX_BYTES', 'read_idx', 'read_idx_pair', 'MNIST_FILES', 'MNIST_SHA256', 'DEFAULT_MNIST_MIRROR', 'mnist_dir', 'download_mnist', 'load_mnist']
+__all__ = ['load_digits_5k', 'stratified_split', 'one_hot', 'DIGIT_SPLIT_SEED', 'digit_splits', 'IDX_DTYPES', 'IDX_IMAGES_MAGIC', 'IDX_LABELS_MAGIC', 'MAX_IDX_BYTES', 'read_idx', 'read_idx_pair', 'MNIST_FILES', 'MNIST_SHA256', 'DEFAULT_MNIST_MIRROR', 'mnist_dir', 'download_mnist', 'load_mnist']
 
 # %% chapters/07-mnist.md cell 1
 import gzip
@@ -83,7 +83,24 @@ def one_hot(y, n_classes: int, dtype=np.float32) -> np.ndarray:
     return encoded
 
 
-# %% chapters/07-mnist.md cell 19
+# %% chapters/07-mnist.md cell 8
+DIGIT_SPLIT_SEED = 2026   # fixed: the test digits are the same in every chapter and every run
+
+
+def digit_splits() -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """The book's one split of the 5,000 digits: (train, validation, test), each (X, y).
+
+    X float32 (N, 784) in [0, 1], y int64 (N,). 3,200 / 800 / 1,000 digits, every class in
+    proportion (stratified), the same on every call. Train on the first, make every choice
+    (epochs, settings, recipes) on the second, and measure the final model once on the third.
+    """
+    X, y = load_digits_5k()
+    rest, test = stratified_split(X, y, test_fraction=0.2, rng=DIGIT_SPLIT_SEED)
+    train, validation = stratified_split(*rest, test_fraction=0.2, rng=DIGIT_SPLIT_SEED)
+    return train, validation, test
+
+
+# %% chapters/07-mnist.md cell 20
 IDX_DTYPES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"),
               0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 IDX_IMAGES_MAGIC = 0x00000803
@@ -127,7 +144,7 @@ def _web_page_hint(data: bytes) -> str:
     return ""
 
 
-# %% chapters/07-mnist.md cell 20
+# %% chapters/07-mnist.md cell 21
 def read_idx(path, magic: int | None = None, max_bytes: int = MAX_IDX_BYTES) -> np.ndarray:
     """The array stored in the IDX file ``path``, raw or gzip-compressed.
 
@@ -184,7 +201,7 @@ def read_idx_pair(images_path, labels_path) -> tuple[np.ndarray, np.ndarray]:
     return _unit_float32(images.reshape(len(images), -1)), labels.astype(np.int64)
 
 
-# %% chapters/07-mnist.md cell 22
+# %% chapters/07-mnist.md cell 23
 MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
                "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 MNIST_SHA256 = dict(zip(MNIST_FILES, (
@@ -207,7 +224,7 @@ def mnist_dir(data_dir=None) -> Path:
     return Path(root) / "mnist"
 
 
-# %% chapters/07-mnist.md cell 23
+# %% chapters/07-mnist.md cell 24
 def download_mnist(data_dir=None, mirror: str | None = None, checksums: dict[str, str] | None = None,
                    timeout: float = 60.0) -> Path:
     """Download the MNIST files into ``mnist_dir(data_dir)`` and return that folder.

@@ -1,4 +1,4 @@
-"""dlfs.conv (chapter 10): Conv2D, MaxPool2D and Flatten.
+"""dlfs.conv (chapter 9): Conv2D, MaxPool2D and Flatten.
 
 Unit tests first: shapes, errors that name the bad argument, get_config round trips, state,
 the fast convolution against the loops of its definition. Then PyTorch as the oracle (CPU,
