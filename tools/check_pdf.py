@@ -1,6 +1,7 @@
 """Check the book's PDF (`make pdf`) as a reader would, with poppler's tools and the LaTeX log.
 
-- every page of the book (each `file:` in _toc.yml) has its title in the PDF's text;
+- every page of the book (each `file:` in _toc.yml) has its title in the PDF's text, a chapter's
+  after its number (its file's number, an appendix's letter: tools/chapter_numbers.py);
 - no reference or citation is left unresolved (`??` in the text, "undefined" in the log);
 - the PDF embeds one image per figure of the site: each image output of a notebook (but those of
   collapsed cells, which the PDF leaves out), and each figure or image of a page's Markdown;
@@ -12,6 +13,7 @@
 from __future__ import annotations
 
 import re
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +22,7 @@ import jupytext
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+FILE_NUMBER = runpy.run_path(str(ROOT / "tools" / "chapter_numbers.py"))["file_number"]
 LATEX = ROOT / "_build" / "latex"
 MAX_OVERFULL_PT = 5.0   # a few points: the API page's longest signature runs 4 pt into the margin
 UNRESOLVED_IN_LOG = re.compile(r"(Reference|Citation) `[^']*' on page \d+ undefined|There were undefined")
@@ -47,6 +50,12 @@ def title(page: Path) -> str:
     raise ValueError(f"{page.name} has no title")
 
 
+def heading(page: Path) -> str:
+    """A page's heading as the PDF prints it: "9 Convolutional networks", "A Performance", "Notation"."""
+    number = FILE_NUMBER(f"{page.parent.name}/{page.stem}")
+    return title(page) if number is None else f"{number} {title(page)}"
+
+
 def figures(page: Path) -> int:
     """The figures the site shows for one page, open: image outputs and Markdown figures."""
     count = 0
@@ -71,7 +80,7 @@ def problems(text: str, log: str, images: int, pages: list[Path]) -> list[str]:
     """Everything wrong with a PDF whose text, LaTeX log and image count are given."""
     found = []
     flat = " ".join(text.split())
-    found += [f"the title of {p.name}, {title(p)!r}, is not in the PDF" for p in pages if title(p) not in flat]
+    found += [f"the heading of {p.name}, {heading(p)!r}, is not in the PDF" for p in pages if heading(p) not in flat]
     if "??" in text:
         found.append(f"an unresolved reference: ...{flat[max(0, flat.index('??') - 60):flat.index('??') + 20]}...")
     found += [f"LaTeX: {m.group(0)}" for m in UNRESOLVED_IN_LOG.finditer(log)]
