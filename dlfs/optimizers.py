@@ -7,6 +7,7 @@ __all__ = ['Optimizer', 'SGD', 'Adam']
 
 # %% chapters/05-optimizers.md cell 1
 import inspect
+import math
 import weakref
 
 import numpy as np
@@ -117,17 +118,32 @@ class Adam(Optimizer):
         self.beta_1 = check_fraction("beta_1", beta_1)
         self.beta_2 = check_fraction("beta_2", beta_2)
         self.epsilon = check_positive("epsilon", epsilon)
+        self.buffers: dict = {}   # scratch space, not state: see work_array
 
     def update(self, param, grad, learning_rate, slots, step):
         if "m" not in slots:
             slots["m"], slots["v"] = np.zeros_like(param), np.zeros_like(param)
-        m, v = slots["m"], slots["v"]
-        work = np.empty_like(param)                       # every temporary goes through this one array
-        m *= self.beta_1
-        m += np.multiply(grad, 1 - self.beta_1, out=work)                  # m_t
-        v *= self.beta_2
-        v += np.multiply(np.square(grad, out=work), 1 - self.beta_2, out=work)   # v_t
-        denominator = np.sqrt(np.divide(v, 1 - self.beta_2**step, out=work), out=work)
-        denominator += self.epsilon                       # sqrt(v_hat) + epsilon
-        step_direction = np.divide(m, denominator, out=work)
-        param -= np.multiply(step_direction, learning_rate / (1 - self.beta_1**step), out=work)
+        m, v, work = slots["m"], slots["v"], self.work_array(param)
+        b1, b2 = self.beta_1, self.beta_2
+        root_c2 = math.sqrt(1 - b2**step)    # sqrt of v's bias correction
+        np.multiply(grad, 1 - b1, out=work)  # 1-3: m = b1 m + (1 - b1) g
+        m *= b1
+        m += work
+        np.multiply(grad, grad, out=work)    # 4-7: v = b2 v + (1 - b2) g^2
+        work *= 1 - b2
+        v *= b2
+        v += work
+        np.sqrt(v, out=work)                 # 8-12: the step, with
+        work += self.epsilon * root_c2       # (sqrt(v) + eps root_c2) / root_c2
+        np.divide(m, work, out=work)         # = sqrt(v_hat) + eps
+        work *= learning_rate * root_c2 / (1 - b1**step)
+        param -= work
+
+    def work_array(self, param: np.ndarray) -> np.ndarray:
+        """A scratch array shaped like ``param``: a view of one buffer per
+        dtype, kept between steps, so that no update allocates."""
+        buffer = self.buffers.get(param.dtype)
+        if buffer is None or buffer.size < param.size:
+            buffer = np.empty(param.size, param.dtype)
+            self.buffers[param.dtype] = buffer
+        return buffer[:param.size].reshape(param.shape)
