@@ -195,58 +195,73 @@ def col2im(cols: np.ndarray, image_shape: tuple, kernel_size, stride, padding) -
 
 # %% chapters/09-convolution.md cell 15
 class MaxPool2D(Layer):
-    """Max-pooling of every channel: (N, C, H, W) -> (N, C, H_out, W_out), H_out = floor((H - kH) / s_h) + 1.
+    """Max-pooling of every channel: (N, C, H, W) -> (N, C, H_out, W_out),
+    H_out = floor((H - kH) / s_h) + 1.
 
-    ``pool_size`` and ``stride`` are ints or (rows, columns) pairs; ``stride`` defaults to
-    ``pool_size`` (windows that tile the map; rows and columns left over are dropped). Backward
-    routes each gradient to the first maximum of its window in reading order, as PyTorch does.
-    Inputs keep their dtype.
+    ``pool_size`` and ``stride`` are ints or (rows, columns) pairs; ``stride``
+    defaults to ``pool_size`` (windows that tile the map; rows and columns left
+    over are dropped). The forward pass records each window's argmax, the offset
+    of its first maximum in reading order; backward routes each gradient there,
+    as PyTorch does. Inputs keep their dtype.
     """
 
     def __init__(self, pool_size, stride=None):
         self.pool_size = check_pair("pool_size", pool_size)
-        self.stride = self.pool_size if stride is None else check_pair("stride", stride)
-        self.inputs = self.output = None
+        self.stride = (self.pool_size if stride is None
+                       else check_pair("stride", stride))
+        self.inputs = self.output = self.argmax = None
 
     def _slices(self, out_size: tuple[int, int]):
         return _window_slices(self.pool_size, self.stride, out_size)
 
     def forward(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
-        """(N, C, H, W) -> (N, C, H_out, W_out), the largest value of each window."""
+        """(N, C, H, W) -> (N, C, H_out, W_out), the largest value of each
+        window; sets ``argmax`` (N, C, H_out, W_out), the offset of the first
+        maximum in reading order (0 to kH kW - 1)."""
         self.inputs = check_images(inputs)
         check_fits(self.inputs.shape, self.pool_size, what="pooling window")
         out_size = tuple(conv_output_size(size, k, s) for size, k, s in
                          zip(self.inputs.shape[2:], self.pool_size, self.stride))
         (rows, columns), *others = self._slices(out_size)
-        self.output = self.inputs[:, :, rows, columns].copy(order="K")          # in the inputs' memory order
-        for rows, columns in others:
-            np.maximum(self.output, self.inputs[:, :, rows, columns], out=self.output)
+        # in the inputs' memory order, as are argmax and the work arrays
+        self.output = self.inputs[:, :, rows, columns].copy(order="K")
+        offset_type = np.min_scalar_type(len(others)).type   # np.uint8 mostly
+        self.argmax = np.zeros_like(self.output, dtype=offset_type)
+        greater = np.empty_like(self.output, dtype=bool)
+        claims = np.empty_like(self.argmax)
+        for offset, (rows, columns) in enumerate(others, start=1):
+            candidates = self.inputs[:, :, rows, columns]
+            np.greater(candidates, self.output, out=greater)   # strictly
+            np.maximum(self.output, candidates, out=self.output)
+            # offset where greater, else 0; the offsets only grow, so the
+            # largest claim is the last one that took over
+            np.multiply(greater, offset_type(offset), out=claims)
+            np.maximum(self.argmax, claims, out=self.argmax)
         return self.output
 
     def backward(self, dvalues: np.ndarray) -> np.ndarray:
-        """dL/d(outputs) -> dL/d(inputs): each window's gradient to its first maximum, zeros elsewhere."""
+        """dL/d(outputs) -> dL/d(inputs): each window's gradient to its argmax,
+        zeros elsewhere (sums where windows overlap)."""
         dvalues = check_dvalues(self, dvalues)
-        self.dinputs = np.zeros_like(self.inputs, dtype=np.result_type(dvalues, self.inputs))
+        self.dinputs = np.zeros_like(
+            self.inputs, dtype=np.result_type(dvalues, self.inputs))
         overlapping = any(s < k for s, k in zip(self.stride, self.pool_size))
-        # Masks laid out in memory as dvalues is, allocated once: windows whose maximum is still
-        # to be found, and those whose first maximum is at the current offset.
-        unclaimed = np.ones_like(dvalues, dtype=bool)
-        is_first_max = np.empty_like(unclaimed)
-        for rows, columns in self._slices(self.output.shape[2:]):
-            np.equal(self.inputs[:, :, rows, columns], self.output, out=is_first_max)
-            is_first_max &= unclaimed
-            unclaimed ^= is_first_max                          # those windows are claimed now
+        is_argmax = np.empty_like(dvalues, dtype=bool)    # laid out as dvalues
+        for offset, (rows, columns) in enumerate(
+                self._slices(self.output.shape[2:])):
+            np.equal(self.argmax, offset, out=is_argmax)
             if overlapping:
-                self.dinputs[:, :, rows, columns] += dvalues * is_first_max
+                self.dinputs[:, :, rows, columns] += dvalues * is_argmax
             else:
-                np.multiply(dvalues, is_first_max, out=self.dinputs[:, :, rows, columns])
+                np.multiply(dvalues, is_argmax,
+                            out=self.dinputs[:, :, rows, columns])
         return self.dinputs
 
     def get_config(self) -> dict:
         return {"pool_size": self.pool_size, "stride": self.stride}
 
 
-# %% chapters/09-convolution.md cell 18
+# %% chapters/09-convolution.md cell 19
 class Flatten(Layer):
     """(N, C, H, W), or any (N, ...), -> (N, C * H * W) rows (a copy only if the input is not in
     C order); backward reshapes back (a view)."""

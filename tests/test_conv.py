@@ -325,6 +325,44 @@ def test_maxpool2d_routes_ties_to_the_first_maximum():
     assert np.array_equal(routed, [[0, 1, 0, 0], [0, 0, 2, 0], [0, 0, 4, 0], [3, 0, 0, 0]])
 
 
+def windows_of(inputs, pool, stride):
+    """(N, C, H_out, W_out, kH * kW): every pooling window, read row by row (a copy)."""
+    from numpy.lib.stride_tricks import sliding_window_view
+    out_size = [conv_output_size(n, k, s) for n, k, s in zip(inputs.shape[2:], pool, stride)]
+    view = sliding_window_view(inputs, pool, axis=(2, 3))[:, :, ::stride[0], ::stride[1]]
+    return view[:, :, :out_size[0], :out_size[1]].reshape(*inputs.shape[:2], *out_size, -1)
+
+
+@FAST
+@given(case=st.tuples(st.integers(1, 4), st.integers(1, 4), st.integers(1, 3), st.integers(1, 3)),
+       layout=st.sampled_from(["C", "channels first"]), seed=seeds)
+def test_maxpool2d_argmax_is_the_first_maximum_of_each_window(case, layout, seed):
+    """The stored argmax is NumPy's argmax of each window (the first maximum in reading order),
+    whatever the memory layout of the inputs; the output is the window's max, bit for bit."""
+    k_h, k_w, s_h, s_w = case
+    rng = np.random.default_rng(seed)
+    inputs = rng.integers(0, 3, (2, 3, k_h + 5, k_w + 4)).astype(np.float32)   # many ties
+    if layout == "channels first":                    # as a convolution's output is laid out
+        inputs = np.ascontiguousarray(inputs.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+    layer = dlfs.MaxPool2D((k_h, k_w), (s_h, s_w))
+    output = layer(inputs)
+    windows = windows_of(inputs, (k_h, k_w), (s_h, s_w))
+    assert np.array_equal(output, windows.max(axis=-1))
+    assert np.array_equal(layer.argmax, windows.argmax(axis=-1))
+
+
+def test_maxpool2d_argmax_dtype_holds_every_offset():
+    """One byte for up to 256 offsets; a larger window takes a wider type."""
+    small, large = dlfs.MaxPool2D((16, 16)), dlfs.MaxPool2D((16, 17))
+    inputs = np.random.default_rng(0).standard_normal((1, 1, 16, 17))
+    small(inputs)
+    large(inputs)
+    assert small.argmax.dtype == np.uint8 and large.argmax.dtype == np.uint16
+    assert large.argmax.item() == np.argmax(inputs)
+    gradient = large.backward(np.ones((1, 1, 1, 1)))
+    assert gradient.sum() == 1 and gradient.flat[np.argmax(inputs)] == 1
+
+
 def test_overlapping_pooling_adds_gradients():
     inputs = np.zeros((1, 1, 3, 3))
     inputs[0, 0, 1, 1] = 1.0                                     # the maximum of all four windows
