@@ -100,7 +100,7 @@ def digit_splits() -> tuple[tuple[np.ndarray, np.ndarray], ...]:
     return train, validation, test
 
 
-# %% chapters/07-mnist.md cell 20
+# %% chapters/07-mnist.md cell 21
 IDX_DTYPES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"),
               0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 IDX_IMAGES_MAGIC = 0x00000803
@@ -144,7 +144,7 @@ def _web_page_hint(data: bytes) -> str:
     return ""
 
 
-# %% chapters/07-mnist.md cell 21
+# %% chapters/07-mnist.md cell 22
 def read_idx(path, magic: int | None = None, max_bytes: int = MAX_IDX_BYTES) -> np.ndarray:
     """The array stored in the IDX file ``path``, raw or gzip-compressed.
 
@@ -201,7 +201,7 @@ def read_idx_pair(images_path, labels_path) -> tuple[np.ndarray, np.ndarray]:
     return _unit_float32(images.reshape(len(images), -1)), labels.astype(np.int64)
 
 
-# %% chapters/07-mnist.md cell 23
+# %% chapters/07-mnist.md cell 24
 MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
                "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 MNIST_SHA256 = dict(zip(MNIST_FILES, (
@@ -224,7 +224,7 @@ def mnist_dir(data_dir=None) -> Path:
     return Path(root) / "mnist"
 
 
-# %% chapters/07-mnist.md cell 24
+# %% chapters/07-mnist.md cell 25
 def download_mnist(data_dir=None, mirror: str | None = None, checksums: dict[str, str] | None = None,
                    timeout: float = 60.0) -> Path:
     """Download the MNIST files into ``mnist_dir(data_dir)`` and return that folder.

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from dlfs import CategoricalCrossEntropy, Dense, Model, ReLU, SGD, Softmax
-from dlfs.data import (IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, MNIST_FILES, MNIST_SHA256, download_mnist,
+from dlfs.data import (IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, MNIST_FILES, MNIST_SHA256, digit_splits,
+                       download_mnist,
                        load_digits_5k, load_mnist, mnist_dir, one_hot, read_idx, read_idx_pair,
                        stratified_split)
 
@@ -254,6 +255,79 @@ def test_stratified_split_rejects_bad_input(y, fraction, message):
         stratified_split(np.zeros((4, 2)), y, test_fraction=fraction, rng=0)
 
 
+def check_digit_splits(make_splits):
+    """Assert that ``make_splits()`` returns the book's split of the 5,000 digits: three parts of
+    3,200 / 800 / 1,000, stratified (320 / 80 / 100 per class), float32 in [0, 1], no digit (row of
+    X) in two parts, every digit of the 5,000 in one part with its own label, and the same parts on
+    a second call."""
+    X_all, y_all = load_digits_5k()
+    label_of = {row.tobytes(): label for row, label in zip(X_all, y_all)}
+    parts = make_splits()
+    assert len(parts) == 3
+    rows = []
+    for (X, y), n, per_class in zip(parts, (3200, 800, 1000), (320, 80, 100)):
+        assert X.shape == (n, 784) and X.dtype == np.float32
+        assert y.shape == (n,) and y.dtype == np.int64
+        assert X.min() >= 0.0 and X.max() <= 1.0
+        np.testing.assert_array_equal(np.bincount(y, minlength=10), [per_class] * 10)
+        keys = [row.tobytes() for row in X]
+        assert len(set(keys)) == n, "a digit appears twice in one part"
+        assert all(label_of.get(key) == label for key, label in zip(keys, y)), "not the digits' labels"
+        rows.append(set(keys))
+    train, validation, test = rows
+    assert not train & validation, "a training digit is also a validation digit"
+    assert not train & test, "a training digit is also a test digit"
+    assert not validation & test, "a validation digit is also a test digit"
+    assert train | validation | test == set(label_of)
+    for (X, y), (X_again, y_again) in zip(parts, make_splits()):
+        np.testing.assert_array_equal(X, X_again)
+        np.testing.assert_array_equal(y, y_again)
+
+
+def test_digit_splits():
+    check_digit_splits(digit_splits)
+
+
+def _validation_reused_as_test():
+    """Wrong: the test set is the 800 validation digits again and 20 test digits per class (sizes
+    and class counts are right, so only the disjointness check can catch it)."""
+    train, (X_val, y_val), (X_te, y_te) = digit_splits()
+    extra = np.concatenate([np.flatnonzero(y_te == label)[:20] for label in range(10)])
+    return train, (X_val, y_val), (np.concatenate([X_val, X_te[extra]]),
+                                   np.concatenate([y_val, y_te[extra]]))
+
+
+def _unstratified():
+    """Wrong: a plain random permutation cut 3,200 / 800 / 1,000 (classes not in proportion)."""
+    X, y = load_digits_5k()
+    order = np.random.default_rng(0).permutation(len(y))
+    return tuple((X[rows], y[rows]) for rows in np.split(order, [3200, 4000]))
+
+
+def _a_new_split_every_call(calls=iter(range(1000))):
+    """Wrong: stratified, but drawn with a new seed on every call."""
+    X, y = load_digits_5k()
+    seed = next(calls)
+    rest, test = stratified_split(X, y, test_fraction=0.2, rng=seed)
+    return (*stratified_split(*rest, test_fraction=0.2, rng=seed), test)
+
+
+def _grey_levels():
+    """Wrong: pixels as grey levels 0..255 instead of [0, 1]."""
+    return tuple((X * np.float32(255), y) for X, y in digit_splits())
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (_validation_reused_as_test, "a validation digit is also a test digit"),
+    (_unstratified, "Arrays are not equal"),
+    (_a_new_split_every_call, "Arrays are not equal"),
+    (_grey_levels, "<= 1.0"),
+])
+def test_check_digit_splits_catches_wrong_splits(wrong, message):
+    with pytest.raises(AssertionError, match=message):
+        check_digit_splits(wrong)
+
+
 def test_one_hot():
     encoded = one_hot(np.array([2, 0, 1]), 4)
     expected = np.eye(4, dtype=np.float32)[[2, 0, 1]]
@@ -265,15 +339,15 @@ def test_one_hot():
 
 # End to end ----------------------------------------------------------------------------------
 
-def test_the_chapter_network_reaches_93_percent(digits):
-    """The network and settings of the MNIST chapter, on its 4,000/1,000 split."""
-    X, y = digits
-    (X_train, y_train), (X_test, y_test) = stratified_split(X, y, test_fraction=0.2, rng=0)
+def test_the_chapter_network_reaches_93_percent():
+    """The network and settings of the MNIST chapter, trained on the 3,200 training digits and
+    measured on the 800 validation digits (the test digits are the chapters' to read)."""
+    (X_train, y_train), (X_val, y_val), _ = digit_splits()
     rng = np.random.default_rng(0)
     model = Model([Dense(784, 128, init="he", rng=rng), ReLU(),
                    Dense(128, 64, init="he", rng=rng), ReLU(),
                    Dense(64, 10, init="glorot", rng=rng), Softmax()],
                   CategoricalCrossEntropy(), SGD(learning_rate=0.1, momentum=0.9))
     model.fit(X_train, y_train, epochs=25, batch_size=64, rng=0, verbose=0)
-    predicted = model.predict(X_test).argmax(axis=1)
-    assert np.mean(predicted == y_test) >= 0.93
+    predicted = model.predict(X_val).argmax(axis=1)
+    assert np.mean(predicted == y_val) >= 0.93
