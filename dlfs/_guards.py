@@ -3,7 +3,7 @@
 Generated from chapters/06-training-loop.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
 """
 
-__all__ = ['describe', 'check_layer_list', 'check_new_layer', 'layers_of', 'CALLBACK_HOOKS', 'check_callbacks', 'end_training', 'require', 'check_X', 'check_chain', 'check_data', 'check_optimizer', 'check_fit', 'divergence_guard', 'non_finite', 'check_parameters', 'finite']
+__all__ = ['describe', 'check_layer_list', 'check_new_layer', 'layers_of', 'CALLBACK_HOOKS', 'check_callbacks', 'end_training', 'require', 'check_X', 'check_chain', 'check_data', 'check_fit', 'divergence_guard', 'non_finite', 'check_parameters', 'finite']
 
 # %% chapters/06-training-loop.md cell 20
 # dlfs._guards: the checks that guard Model (internal). Each takes the model as its first argument.
@@ -124,25 +124,10 @@ def check_data(model, X, y, names: tuple[str, str] = ("X", "y")) -> tuple[np.nda
     return X, y
 
 
-def check_optimizer(optimizer: Optimizer) -> None:
-    """Hyperparameters may have been changed since construction: check them as a constructor would.
-
-    An optimizer that does not keep its arguments under their own names has no config to check.
-    """
-    try:
-        config = optimizer.get_config()
-    except AttributeError:
-        return
-    try:
-        type(optimizer)(**config)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"model.optimizer: {error}") from None
-
-
 def check_fit(model, X, y, epochs, batch_size, initial_epoch, validation_data, callbacks):
     """Everything ``fit`` receives, checked before the first step; returns X, y, validation_data, callbacks."""
     require(model, "loss", Loss, "fit")
-    check_optimizer(require(model, "optimizer", Optimizer, "fit"))
+    require(model, "optimizer", Optimizer, "fit")      # its settings check themselves when set
     epochs, batch_size = check_count("epochs", epochs), check_count("batch_size", batch_size)
     if not isinstance(initial_epoch, (int, np.integer)) or isinstance(initial_epoch, bool) \
             or not 0 <= initial_epoch < epochs:

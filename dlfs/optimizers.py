@@ -9,6 +9,7 @@ __all__ = ['Optimizer', 'SGD', 'Adam']
 import inspect
 import math
 import weakref
+from functools import partial
 
 import numpy as np
 
@@ -28,19 +29,27 @@ class Optimizer:
     objects do): a layer's entry goes when the layer is garbage-collected. The state persists
     across training runs (``Model.fit`` calls) until ``reset()`` forgets it.
     Subclasses implement ``update``, and register themselves (as layers do) so that a saved
-    model can rebuild its optimizer from ``get_config()``.
+    model can rebuild its optimizer from ``get_config()``. Every assignment of a hyperparameter
+    named in ``checks``, in ``__init__`` or later, is checked by its function there.
     """
 
     registry: dict[str, type["Optimizer"]] = {}
+    checks = {"learning_rate": check_positive,
+              "learning_rate_decay": partial(check_positive, allow_zero=True),
+              "weight_decay": partial(check_positive, allow_zero=True)}
+
+    def __setattr__(self, name: str, value) -> None:
+        check = self.checks.get(name)
+        super().__setattr__(name, value if check is None else check(name, value))
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         Optimizer.registry[f"{cls.__module__}.{cls.__qualname__}"] = cls
 
     def __init__(self, learning_rate: float, learning_rate_decay: float = 0.0, weight_decay: float = 0.0):
-        self.learning_rate = check_positive("learning_rate", learning_rate)
-        self.learning_rate_decay = check_positive("learning_rate_decay", learning_rate_decay, allow_zero=True)
-        self.weight_decay = check_positive("weight_decay", weight_decay, allow_zero=True)
+        self.learning_rate = learning_rate            # each checked by __setattr__
+        self.learning_rate_decay = learning_rate_decay
+        self.weight_decay = weight_decay
         self.state: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def reset(self) -> None:
@@ -87,10 +96,12 @@ class SGD(Optimizer):
     ``lr`` is the decayed learning rate; ``grad`` includes the weight-decay term.
     """
 
+    checks = Optimizer.checks | {"momentum": check_fraction}
+
     def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0, learning_rate_decay: float = 0.0,
                  weight_decay: float = 0.0):
         super().__init__(learning_rate, learning_rate_decay, weight_decay)
-        self.momentum = check_fraction("momentum", momentum)
+        self.momentum = momentum
 
     def update(self, param, grad, learning_rate, slots, step):
         if self.momentum:
@@ -112,12 +123,13 @@ class Adam(Optimizer):
     ``param -= lr * m_hat / (sqrt(v_hat) + epsilon)``, epsilon outside the square root.
     """
 
+    checks = Optimizer.checks | {"beta_1": check_fraction, "beta_2": check_fraction,
+                                 "epsilon": check_positive}
+
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-8, learning_rate_decay: float = 0.0, weight_decay: float = 0.0):
         super().__init__(learning_rate, learning_rate_decay, weight_decay)
-        self.beta_1 = check_fraction("beta_1", beta_1)
-        self.beta_2 = check_fraction("beta_2", beta_2)
-        self.epsilon = check_positive("epsilon", epsilon)
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
         self.buffers: dict = {}   # scratch space, not state: see work_array
 
     def update(self, param, grad, learning_rate, slots, step):
