@@ -2,20 +2,21 @@
 
 The network is chapter 10's: standardised inputs, conv16-BN-ReLU-pool, conv32-BN-ReLU-pool,
 Flatten, Dense 64, ReLU, Dense 10, softmax + cross-entropy (3 x 3 kernels with padding 1,
-2 x 2 max-pooling), Adam with learning rate 0.001, batches of 64, float32, on the 4,000
-training digits of the bundled 5,000 (the chapters' split). It runs at 1 thread (threadpoolctl
+2 x 2 max-pooling), Adam with learning rate 0.001 (PyTorch's with ``foreach=True``, as in
+``train_mlp.py``), batches of 64, float32, on the 3,200 training digits of the book's one split,
+``dlfs.data.digit_splits()`` (no validation or test digit is touched). It runs at 1 thread (threadpoolctl
 limits NumPy's BLAS, ``torch.set_num_threads`` PyTorch) and at the machine's thread count, and
 prints and saves to JSON, for each:
 
-- seconds per epoch of dlfs and of PyTorch (medians over the timed epochs), the ratio of their
-  fastest epochs, the median of the epoch-by-epoch ratios, and the spread of the epoch times;
+- seconds per epoch of dlfs and of PyTorch (medians over the timed epochs); the dlfs/PyTorch
+  ratio two ways, side by side: the median of the epoch-by-epoch ratios, by which the targets are
+  judged, and fastest epoch against fastest epoch; and the spread of the epoch times;
 - where dlfs's time goes: one more epoch with every layer's forward and backward timed, the
   convolutions split into im2col, col2im and the rest (their matrix products, the bias, the
   checks), the optimizer's updates, and what is left (batching, the loss, the Python of ``fit``).
 
 Both sides are timed interleaved, epoch by epoch, with the ``Interleave`` callback and the
-conventions of ``train_mlp.py`` (a pause before each side; fastest epoch against fastest
-epoch for the ratio, since a busy neighbour on a shared machine only ever adds time).
+conventions of ``train_mlp.py`` (a pause before each side; both statistics of the ratio).
 
     python benchmarks/train_cnn.py                      # the full run (about 4 minutes on 2 cores)
     python benchmarks/train_cnn.py --epochs 2 --rows 1000   # a quick look
@@ -40,21 +41,21 @@ import threadpoolctl
 
 import dlfs.conv
 from dlfs import (Adam, BatchNorm, CategoricalCrossEntropy, Conv2D, Dense, Flatten, MaxPool2D, Model, ReLU,
-                  Softmax, Standardize, load_digits_5k, stratified_split)
+                  Softmax, Standardize)
+from dlfs.data import digit_splits
 from train_mlp import PAUSE_S, Interleave, numeric_platform, report, seconds, torch_epoch
 
 BATCH_SIZE = 64
 LEARNING_RATE = 0.001
-TARGET = 2.0          # dlfs's epoch at most this many times PyTorch's, at every thread count
+TARGETS = {"1": 1.5, "all": 2.0}   # dlfs/PyTorch, median of the epoch ratios: at 1 thread, at all
 SEED = 0
 
 
 def load_data(rows: int) -> tuple[np.ndarray, np.ndarray]:
-    """The chapters' 4,000 training digits as images (N, 1, 28, 28) float32, and their labels;
-    the first ``rows`` of them if fewer are asked for."""
-    X, y = load_digits_5k()
-    (X_train, y_train), _ = stratified_split(X.reshape(-1, 1, 28, 28), y, test_fraction=0.2, rng=SEED)
-    return X_train[:rows], y_train[:rows]
+    """The book's 3,200 training digits (``digit_splits()``) as images (N, 1, 28, 28) float32,
+    and their labels; the first ``rows`` of them if fewer are asked for."""
+    (X_train, y_train), _, _ = digit_splits()
+    return X_train.reshape(-1, 1, 28, 28)[:rows], y_train[:rows]
 
 
 def dlfs_model(X: np.ndarray) -> Model:
@@ -74,7 +75,7 @@ def torch_side(X: np.ndarray, y: np.ndarray):
 
     torch.manual_seed(SEED)
     net = network("cnn_bn", X)
-    optimizer = torch.optim.Adam(net.parameters(), lr=LEARNING_RATE)
+    optimizer = torch.optim.Adam(net.parameters(), lr=LEARNING_RATE, foreach=True)
     return torch_epoch(net, optimizer, X, y, BATCH_SIZE, np.random.default_rng(SEED))
 
 
@@ -184,15 +185,16 @@ def run(rows: int, epochs: int) -> dict:
 
 
 def format_report(results: dict) -> str:
-    lines = [f"{'threads':>7} {'dlfs s/ep':>10} {'torch s/ep':>10} {'dlfs/torch':>10} {'median ratio':>12} "
+    lines = [f"{'threads':>7} {'dlfs s/ep':>10} {'torch s/ep':>10} {'dlfs/torch: median':>19} {'fastest':>8} "
              f"{'dlfs spread':>11} {'torch spread':>12}"]
     lines.append("-" * len(lines[0]))
     for n, r in results["threads"].items():
-        lines.append(f"{n:>7} {r['dlfs_epoch_s']:>10.3f} {r['torch_epoch_s']:>10.3f} {r['ratio_torch']:>10.2f} "
-                     f"{r['median_ratio']:>12.2f} {r['spread']['dlfs']['max_over_min']:>11.2f} "
+        lines.append(f"{n:>7} {r['dlfs_epoch_s']:>10.3f} {r['torch_epoch_s']:>10.3f} {r['median_ratio']:>19.2f} "
+                     f"{r['ratio_torch']:>8.2f} {r['spread']['dlfs']['max_over_min']:>11.2f} "
                      f"{r['spread']['torch']['max_over_min']:>12.2f}")
-    lines.append(f"seconds: median of {results['timed_epochs']} epochs; dlfs/torch: fastest epoch against "
-                 "fastest epoch; spread: slowest epoch / fastest")
+    lines.append(f"seconds: median of {results['timed_epochs']} epochs; dlfs/torch median: of the epoch-by-epoch "
+                 "ratios (the targets' statistic); fastest: fastest epoch against fastest epoch; "
+                 "spread: slowest epoch / fastest")
     for n, r in results["threads"].items():
         profile = r["dlfs_profile"]
         lines.append(f"\nwhere dlfs's time goes at {n} thread(s), one epoch of {profile['epoch_s']:.3f} s:")
@@ -201,13 +203,18 @@ def format_report(results: dict) -> str:
 
 
 def check_targets(results: dict) -> list[str]:
-    return [f"{'PASS' if r['ratio_torch'] <= TARGET else 'FAIL'}  dlfs/PyTorch at {n} thread(s): "
-            f"{r['ratio_torch']:.2f} (target <= {TARGET})" for n, r in results["threads"].items()]
+    """PASS or FAIL per thread count, judged by the median of the epoch-by-epoch ratios."""
+    lines = []
+    for n, r in results["threads"].items():
+        limit = TARGETS["1" if n == "1" else "all"]
+        lines.append(f"{'PASS' if r['median_ratio'] <= limit else 'FAIL'}  dlfs/PyTorch at {n} thread(s): "
+                     f"median {r['median_ratio']:.2f} (fastest {r['ratio_torch']:.2f}; target <= {limit})")
+    return lines
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=4000, help="training rows per epoch (at most 4,000)")
+    parser.add_argument("--rows", type=int, default=3200, help="training rows per epoch (at most 3,200)")
     parser.add_argument("--epochs", type=int, default=6, help="timed epochs per side and thread count")
     parser.add_argument("--output", type=Path, default=Path(__file__).with_name("cnn_results.json"))
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
