@@ -180,3 +180,83 @@ class BatchNorm(Layer):
         """The shapes of the parameters and running statistics a BatchNorm built from ``config`` saves."""
         n = check_count("n_channels", config["n_channels"])
         return {"gamma": (n,), "beta": (n,), "state.running_mean": (n,), "state.running_var": (n,)}
+
+    # %% chapters/10-normalization.md cell 24
+    def _batch_statistics(self, inputs: np.ndarray) -> tuple[np.ndarray, ...]:
+        """The batch's per-channel mean and biased variance (C,), and the deviations
+        ``inputs - mean`` (a new array of the inputs' shape); updates the running
+        statistics."""
+        m = inputs.size // self.n_channels      # values per channel: N, or N*H*W
+        if m < 2:
+            raise ValueError(
+                f"BatchNorm in training needs more than one value per channel to "
+                f"measure a variance, got inputs of shape {inputs.shape}; use a "
+                f"batch of 2 or more")
+        mean = _channel_sums(inputs) / m
+        centred = inputs - _per_channel(mean, inputs.ndim)
+        var = _channel_sums(centred, centred) / m
+        self.running_mean *= 1 - self.momentum
+        self.running_mean += self.momentum * mean
+        self.running_var *= 1 - self.momentum
+        self.running_var += self.momentum * m / (m - 1) * var
+        return mean, var, centred
+
+    # %% chapters/10-normalization.md cell 24
+    def forward(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
+        """(N, C, ...) -> (N, C, ...), with the batch's statistics or, in
+        evaluation, the running ones."""
+        inputs = check_channels(inputs, self.n_channels, dtype=self.dtype,
+                                finite=False)
+        self.batch_statistics = training
+        if training:
+            mean, var, centred = self._batch_statistics(inputs)
+        else:
+            mean, var = self.running_mean, self.running_var
+            centred = inputs - _per_channel(mean, inputs.ndim)
+        epsilon = self.dtype.type(self.epsilon)
+        self.inv_std = _per_channel(1 / np.sqrt(var + epsilon), inputs.ndim)
+        self.x_hat = np.multiply(centred, self.inv_std, out=centred)  # in place
+        self.output = self.x_hat * _per_channel(self.gamma, inputs.ndim)
+        self.output += _per_channel(self.beta, inputs.ndim)
+        return self.output
+
+    # %% chapters/10-normalization.md cell 25
+    def backward(self, dvalues: np.ndarray) -> np.ndarray | None:
+        """dL/d(outputs) (N, C, ...) -> dL/d(inputs) (N, C, ...); sets dgamma and
+        dbeta (C,)."""
+        dvalues = np.asarray(check_dvalues(self, dvalues), dtype=self.dtype)
+        self.dbeta = _channel_sums(dvalues)
+        self.dgamma = _channel_sums(dvalues, self.x_hat)
+        if not self.needs_input_gradient:
+            self.dinputs = None
+            return None
+        ndim = dvalues.ndim
+        if self.batch_statistics:     # gamma * s * (G - dbeta/m - x_hat * dgamma/m)
+            m = dvalues.size // self.n_channels
+            dinputs = self.x_hat * _per_channel(-self.dgamma / m, ndim)
+            dinputs += dvalues
+            dinputs -= _per_channel(self.dbeta / m, ndim)
+            dinputs *= _per_channel(self.gamma, ndim) * self.inv_std
+        else:                         # (G * gamma) * s, the clear version's order
+            dinputs = dvalues * _per_channel(self.gamma, ndim)
+            dinputs *= self.inv_std
+        self.dinputs = dinputs
+        return self.dinputs
+
+
+# %% chapters/10-normalization.md cell 24
+def _channel_sums(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+    """Per-channel sums (C,) of ``a``, or of ``a * b``, over every axis but 1.
+
+    ``a`` and ``b`` are (N, C) or (N, C, ...). The values of one channel of one
+    example are a contiguous row (H * W values for images): a matrix-vector
+    product with ones sums the rows, ``np.vecdot`` multiplies and sums them,
+    each in one pass without a temporary array; then the N rows of every
+    channel are added.
+    """
+    rows = a.reshape(a.shape[0], a.shape[1], -1)        # (N, C, H*W), a view
+    if b is None:
+        per_example = rows @ np.ones(rows.shape[2], dtype=rows.dtype)
+    else:
+        per_example = np.vecdot(rows, b.reshape(rows.shape))
+    return per_example.sum(axis=0)

@@ -231,6 +231,27 @@ def small_model(X_train: np.ndarray) -> Model:
     return Model(layers, CategoricalCrossEntropy(), Adam(0.01))
 
 
+@pytest.mark.parametrize("shape", [(64, 5), (8, 3, 6, 7)])
+@pytest.mark.parametrize("training", [True, False])
+def test_float32_is_float64_to_rounding_and_strided_inputs_equal_contiguous_ones(shape, training):
+    """The per-channel sums reshape the batch into rows: a strided (non-contiguous) batch must give
+    what its contiguous copy gives, and float32 what float64 gives, to float32 rounding."""
+    rng = np.random.default_rng(7)
+    wide = rng.normal(1.0, 3.0, size=(shape[0], shape[1] + 2) + shape[2:])
+    strided, upstream = wide[:, 1:-1], rng.standard_normal(shape)      # a view along axis 1
+    assert not strided.flags.c_contiguous
+    results = {}
+    for name, dtype, batch in (("strided", np.float32, strided), ("contiguous", np.float32, strided.copy()),
+                               ("float64", F64, strided.copy())):
+        layer = BatchNorm(shape[1], dtype=dtype)
+        layer.gamma[...], layer.beta[...] = np.linspace(0.5, 2, shape[1]), np.linspace(-1, 1, shape[1])
+        output = layer.forward(batch, training=training)
+        results[name] = [output, layer.backward(upstream), layer.dgamma, layer.dbeta, layer.running_var]
+    for ours, copy, exact in zip(results["strided"], results["contiguous"], results["float64"]):
+        np.testing.assert_array_equal(ours, copy)
+        assert np.abs(ours - exact).max() <= 1e-5 * np.abs(exact).max()
+
+
 def test_statistics_and_running_statistics_survive_save_and_load(tmp_path):
     X, y = data((60, 6), seed=7, loc=10.0, scale=30.0).astype(np.float32), np.arange(60) % 3
     model = small_model(X)
@@ -357,9 +378,9 @@ class BiasedRunningVariance(BatchNorm):
 
     def _batch_statistics(self, inputs):
         m = inputs.size // self.n_channels
-        mean, var = super()._batch_statistics(inputs)
-        self.running_var -= self.momentum * var / (m - 1)       # undo the factor m / (m - 1)
-        return mean, var
+        statistics = super()._batch_statistics(inputs)          # mean, var (and the deviations)
+        self.running_var -= self.momentum * statistics[1] / (m - 1)       # undo the factor m / (m - 1)
+        return statistics
 
 
 class ConstantStatistics(BatchNorm):
