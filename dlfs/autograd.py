@@ -71,7 +71,7 @@ def _backpropagate(root, seed) -> None:
                 _accumulate(parent, grad)
 
 
-# %% chapters/11-autograd.md cell 12
+# %% chapters/11-autograd.md cell 13
 class Tensor:
     """An array that remembers how it was made, for reverse-mode automatic differentiation.
 
@@ -131,35 +131,35 @@ class Tensor:
         flag = ", requires_grad=True" if self.requires_grad else ""
         return f"Tensor({np.array2string(self.data, precision=4, separator=', ')}{flag})"
 
-    # %% chapters/11-autograd.md cell 16
+    # %% chapters/11-autograd.md cell 18
     def __add__(self, other) -> "Tensor":
         a, b = self, _lift(other, self)
         return _result(a.data + b.data, (a, b), lambda g: (
             _unbroadcast(g, a.shape) if a.requires_grad else None,
             _unbroadcast(g, b.shape) if b.requires_grad else None))
 
-    # %% chapters/11-autograd.md cell 16
+    # %% chapters/11-autograd.md cell 18
     def __sub__(self, other) -> "Tensor":
         a, b = self, _lift(other, self)
         return _result(a.data - b.data, (a, b), lambda g: (
             _unbroadcast(g, a.shape) if a.requires_grad else None,
             _unbroadcast(-g, b.shape) if b.requires_grad else None))
 
-    # %% chapters/11-autograd.md cell 16
+    # %% chapters/11-autograd.md cell 18
     def __mul__(self, other) -> "Tensor":
         a, b = self, _lift(other, self)
         return _result(a.data * b.data, (a, b), lambda g: (
             _unbroadcast(g * b.data, a.shape) if a.requires_grad else None,
             _unbroadcast(g * a.data, b.shape) if b.requires_grad else None))
 
-    # %% chapters/11-autograd.md cell 16
+    # %% chapters/11-autograd.md cell 18
     def __truediv__(self, other) -> "Tensor":
         a, b = self, _lift(other, self)
         return _result(a.data / b.data, (a, b), lambda g: (
             _unbroadcast(g / b.data, a.shape) if a.requires_grad else None,
             _unbroadcast(-g * a.data / (b.data * b.data), b.shape) if b.requires_grad else None))
 
-    # %% chapters/11-autograd.md cell 16
+    # %% chapters/11-autograd.md cell 18
     def __pow__(self, other) -> "Tensor":
         a, b = self, _lift(other, self)
         out = a.data**b.data
@@ -167,41 +167,41 @@ class Tensor:
             _unbroadcast(g * b.data * a.data ** (b.data - 1), a.shape) if a.requires_grad else None,
             _unbroadcast(g * out * np.log(a.data), b.shape) if b.requires_grad else None))
 
-    # %% chapters/11-autograd.md cell 16
+    # %% chapters/11-autograd.md cell 18
     def __neg__(self) -> "Tensor":
         return _result(-self.data, (self,), lambda g: (-g,))
 
-    # %% chapters/11-autograd.md cell 17
+    # %% chapters/11-autograd.md cell 19
     def __radd__(self, other) -> "Tensor":
         return _lift(other, self) + self
 
-    # %% chapters/11-autograd.md cell 17
+    # %% chapters/11-autograd.md cell 19
     def __rsub__(self, other) -> "Tensor":
         return _lift(other, self) - self
 
-    # %% chapters/11-autograd.md cell 17
+    # %% chapters/11-autograd.md cell 19
     def __rmul__(self, other) -> "Tensor":
         return _lift(other, self) * self
 
-    # %% chapters/11-autograd.md cell 17
+    # %% chapters/11-autograd.md cell 19
     def __rtruediv__(self, other) -> "Tensor":
         return _lift(other, self) / self
 
-    # %% chapters/11-autograd.md cell 17
+    # %% chapters/11-autograd.md cell 19
     def __rpow__(self, other) -> "Tensor":
         return _lift(other, self) ** self
 
-    # %% chapters/11-autograd.md cell 17
+    # %% chapters/11-autograd.md cell 19
     def __rmatmul__(self, other) -> "Tensor":
         return _lift(other, self) @ self
 
-    # %% chapters/11-autograd.md cell 19
+    # %% chapters/11-autograd.md cell 21
     def __matmul__(self, other) -> "Tensor":
         a, b = self, _lift(other, self)
         return _result(a.data @ b.data, (a, b),
                        lambda g: _matmul_grads(g, a.data, b.data, a.requires_grad, b.requires_grad))
 
-    # %% chapters/11-autograd.md cell 21
+    # %% chapters/11-autograd.md cell 23
     def sum(self, axis=None, keepdims: bool = False) -> "Tensor":
         """The sum over ``axis`` (None: all; an int or a tuple), as ``np.sum``."""
         shape, axes = self.shape, _reduced_axes(axis, self.ndim)
@@ -211,13 +211,13 @@ class Tensor:
 
         return _result(self.data.sum(axis=axis, keepdims=keepdims), (self,), backward)
 
-    # %% chapters/11-autograd.md cell 21
+    # %% chapters/11-autograd.md cell 23
     def mean(self, axis=None, keepdims: bool = False) -> "Tensor":
         """The mean over ``axis``: the sum divided by the number of elements summed."""
         count = int(np.prod([self.shape[a] for a in _reduced_axes(axis, self.ndim)]))
         return self.sum(axis=axis, keepdims=keepdims) / count
 
-    # %% chapters/11-autograd.md cell 21
+    # %% chapters/11-autograd.md cell 23
     def max(self, axis=None, keepdims: bool = False) -> "Tensor":
         """The maximum over one axis (an int) or all (None); at ties the gradient goes to the first."""
         axis = check_max_axis(axis, self.ndim)
@@ -237,22 +237,22 @@ class Tensor:
             out = out.squeeze(axis)
         return _result(out, (self,), backward)
 
-    # %% chapters/11-autograd.md cell 24
+    # %% chapters/11-autograd.md cell 26
     def exp(self) -> "Tensor":
         e = np.exp(self.data)
         return _result(e, (self,), lambda g: (g * e,))
 
-    # %% chapters/11-autograd.md cell 24
+    # %% chapters/11-autograd.md cell 26
     def log(self) -> "Tensor":
         x = self.data
         return _result(np.log(x), (self,), lambda g: (g / x,))
 
-    # %% chapters/11-autograd.md cell 24
+    # %% chapters/11-autograd.md cell 26
     def tanh(self) -> "Tensor":
         t = np.tanh(self.data)
         return _result(t, (self,), lambda g: (g * (1 - t * t),))
 
-    # %% chapters/11-autograd.md cell 24
+    # %% chapters/11-autograd.md cell 26
     def sigmoid(self) -> "Tensor":
         """``1 / (1 + exp(-x))``, computed from ``exp(-abs(x))`` so that nothing overflows (as dlfs.Sigmoid)."""
         x = self.data
@@ -260,12 +260,12 @@ class Tensor:
         s = np.where(x >= 0, 1 / (1 + t), t / (1 + t))
         return _result(s, (self,), lambda g: (g * s * (1 - s),))
 
-    # %% chapters/11-autograd.md cell 24
+    # %% chapters/11-autograd.md cell 26
     def relu(self) -> "Tensor":
         x = self.data
         return _result(np.maximum(x, 0), (self,), lambda g: (g * (x > 0),))
 
-    # %% chapters/11-autograd.md cell 24
+    # %% chapters/11-autograd.md cell 26
     def clip(self, min=None, max=None) -> "Tensor":
         """Values limited to [min, max] (either may be None); gradient 1 inside, bounds included, 0 outside."""
         check_clip_bounds(min, max)
@@ -277,7 +277,7 @@ class Tensor:
             inside &= x <= max
         return _result(np.clip(x, min, max), (self,), lambda g: (g * inside,))
 
-    # %% chapters/11-autograd.md cell 24
+    # %% chapters/11-autograd.md cell 26
     def maximum(self, other) -> "Tensor":
         """The element-wise maximum with ``other`` (broadcast); at ties each operand gets half the gradient."""
         a, b = self, _lift(other, self)
@@ -290,7 +290,7 @@ class Tensor:
 
         return _result(np.maximum(A, B), (a, b), backward)
 
-    # %% chapters/11-autograd.md cell 27
+    # %% chapters/11-autograd.md cell 29
     def reshape(self, *shape) -> "Tensor":
         """The same elements in a new shape: ``x.reshape(2, 3)`` or ``x.reshape((2, 3))``; -1 is inferred."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
@@ -298,18 +298,18 @@ class Tensor:
         old = self.shape
         return _result(self.data.reshape(shape), (self,), lambda g: (g.reshape(old),))
 
-    # %% chapters/11-autograd.md cell 27
+    # %% chapters/11-autograd.md cell 29
     def transpose(self, dim0: int, dim1: int) -> "Tensor":
         """Axes ``dim0`` and ``dim1`` swapped, as ``torch.transpose``."""
         return _result(np.swapaxes(self.data, dim0, dim1), (self,), lambda g: (np.swapaxes(g, dim0, dim1),))
 
-    # %% chapters/11-autograd.md cell 27
+    # %% chapters/11-autograd.md cell 29
     @property
     def T(self) -> "Tensor":
         """All axes reversed (the transpose of a matrix)."""
         return _result(self.data.T, (self,), lambda g: (g.T,))
 
-    # %% chapters/11-autograd.md cell 27
+    # %% chapters/11-autograd.md cell 29
     def __getitem__(self, index) -> "Tensor":
         """NumPy indexing: integers, slices, None, ..., integer or boolean arrays; repeats add up."""
         shape = self.shape
@@ -322,7 +322,7 @@ class Tensor:
         return _result(self.data[index], (self,), backward)
 
 
-# %% chapters/11-autograd.md cell 13
+# %% chapters/11-autograd.md cell 14
 def _lift(value, like: Tensor) -> "Tensor":
     """A Tensor as it is; a Python number as a constant of ``like``'s dtype; an array as a constant."""
     if isinstance(value, Tensor):
@@ -340,7 +340,7 @@ def _result(data: np.ndarray, parents: tuple, backward) -> "Tensor":
     return out
 
 
-# %% chapters/11-autograd.md cell 14
+# %% chapters/11-autograd.md cell 16
 def _unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     """``grad`` (the broadcast result's shape) summed back to an operand of ``shape``.
 
@@ -354,7 +354,7 @@ def _unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     return grad.sum(axis=tuple(range(lead)) + stretched).reshape(shape)
 
 
-# %% chapters/11-autograd.md cell 19
+# %% chapters/11-autograd.md cell 21
 def _matmul_grads(g: np.ndarray, A: np.ndarray, B: np.ndarray, need_a: bool, need_b: bool) -> tuple:
     """dL/dA and dL/dB (None where not needed) for ``A @ B`` with NumPy's rules, given g = dL/d(A @ B)."""
     a = A[None, :] if A.ndim == 1 else A          # (k,) on the left: a row (1, k)
@@ -368,7 +368,7 @@ def _matmul_grads(g: np.ndarray, A: np.ndarray, B: np.ndarray, need_a: bool, nee
     return da, db
 
 
-# %% chapters/11-autograd.md cell 21
+# %% chapters/11-autograd.md cell 23
 def _reduced_axes(axis, ndim: int) -> tuple:
     """The axes a reduction over ``axis`` (None, an int or a tuple) removes, as non-negative ints."""
     if axis is None:
@@ -377,7 +377,7 @@ def _reduced_axes(axis, ndim: int) -> tuple:
     return tuple(a % ndim for a in axes)
 
 
-# %% chapters/11-autograd.md cell 33
+# %% chapters/11-autograd.md cell 36
 class Parameters:
     """Named leaf tensors, seen by a dlfs optimizer as one layer.
 
