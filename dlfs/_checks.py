@@ -216,7 +216,7 @@ def check_pair(name: str, value, allow_zero: bool = False) -> tuple[int, int]:
     return int(items[0]), int(items[1])
 
 
-# %% chapters/09-convolution.md cell 9
+# %% chapters/09-convolution.md cell 10
 def check_images(inputs, n_channels: int | None = None, name: str = "inputs", dtype=None) -> np.ndarray:
     """``inputs`` as a finite 4-D array (N, C, H, W) with N >= 1 (and C == n_channels when given).
 

@@ -80,7 +80,7 @@ def im2col(images: np.ndarray, kernel_size, stride, padding) -> np.ndarray:
     return cols.reshape(channels * k_h * k_w, n_images * out_size[0] * out_size[1])
 
 
-# %% chapters/09-convolution.md cell 8
+# %% chapters/09-convolution.md cell 9
 def _conv_weights(init: str, shape: tuple[int, int, int, int], rng: np.random.Generator) -> np.ndarray:
     """Starting weights of shape (F, C, kH, kW), with fan_in = C kH kW and fan_out = F kH kW.
 
@@ -97,7 +97,7 @@ def _conv_weights(init: str, shape: tuple[int, int, int, int], rng: np.random.Ge
     raise ValueError(f"init must be 'he' or 'glorot', got {init!r}")
 
 
-# %% chapters/09-convolution.md cell 10
+# %% chapters/09-convolution.md cell 11
 class Conv2D(Layer):
     """A 2-D convolutional layer (cross-correlation, as in PyTorch): (N, C, H, W) -> (N, F, H_out, W_out).
 
@@ -157,7 +157,7 @@ class Conv2D(Layer):
         k_h, k_w = check_pair("kernel_size", config["kernel_size"])
         return {"weights": (n_out, n_in, k_h, k_w), "biases": (n_out,)}
 
-    # %% chapters/09-convolution.md cell 14
+    # %% chapters/09-convolution.md cell 15
     def backward(self, dvalues: np.ndarray) -> np.ndarray | None:
         """dL/d(outputs) (N, F, H_out, W_out) -> dL/d(inputs) (N, C, H, W); sets dweights and dbiases.
 
@@ -175,7 +175,7 @@ class Conv2D(Layer):
         return self.dinputs
 
 
-# %% chapters/09-convolution.md cell 12
+# %% chapters/09-convolution.md cell 13
 def col2im(cols: np.ndarray, image_shape: tuple, kernel_size, stride, padding) -> np.ndarray:
     """The transpose of ``im2col``: (C * kH * kW, N * H_out * W_out) -> (N, C, H, W).
 
@@ -193,7 +193,7 @@ def col2im(cols: np.ndarray, image_shape: tuple, kernel_size, stride, padding) -
     return padded[:, :, p_h:p_h + height, p_w:p_w + width].transpose(1, 0, 2, 3)
 
 
-# %% chapters/09-convolution.md cell 16
+# %% chapters/09-convolution.md cell 17
 class MaxPool2D(Layer):
     """Max-pooling of every channel: (N, C, H, W) -> (N, C, H_out, W_out),
     H_out = floor((H - kH) / s_h) + 1.
@@ -261,7 +261,7 @@ class MaxPool2D(Layer):
         return {"pool_size": self.pool_size, "stride": self.stride}
 
 
-# %% chapters/09-convolution.md cell 20
+# %% chapters/09-convolution.md cell 21
 class Flatten(Layer):
     """(N, C, H, W), or any (N, ...), -> (N, C * H * W) rows (a copy only if the input is not in
     C order); backward reshapes back (a view)."""
