@@ -98,7 +98,7 @@ class Dropout(Layer):
                                         "state": {"state": s_hi << 64 | s_lo, "inc": i_hi << 64 | i_lo}}
 
 
-# %% chapters/08-generalisation.md cell 16
+# %% chapters/08-generalisation.md cell 17
 class EarlyStopping(Callback):
     """Stop ``Model.fit`` when ``monitor`` has not improved for ``patience`` epochs; restore the best weights.
 
