@@ -61,7 +61,7 @@ def test_without_a_pdf_the_site_shows_no_link(tmp_path):
 
 # The checks can fail: each kind of defect, once, on a page of a real chapter.
 PAGES = CHECK["book_pages"]()
-TITLES = " ".join(CHECK["heading"](page) for page in PAGES)
+TITLES = f"Version {CHECK['VERSION']} " + " ".join(CHECK["heading"](page) for page in PAGES)
 FIGURES = sum(CHECK["figures"](page) for page in PAGES)
 
 
@@ -70,6 +70,7 @@ FIGURES = sum(CHECK["figures"](page) for page in PAGES)
     (TITLES.replace("9 Convolutional", "10 Convolutional"), "", FIGURES, "'9 Convolutional networks', is not"),
     (TITLES.replace("A Performance", "12 Performance"), "", FIGURES, "'A Performance', is not in the PDF"),
     (TITLES + " as shown in ??.", "", FIGURES, "an unresolved reference"),
+    (TITLES.replace("Version", "Release"), "", FIGURES, "the title page does not name the version"),
     (TITLES, "LaTeX Warning: Reference `ch-mnist' on page 3 undefined on input line 9.", FIGURES,
      "LaTeX: Reference `ch-mnist' on page 3 undefined"),
     (TITLES, "", FIGURES - 1, f"the PDF embeds {FIGURES - 1} images, the site shows {FIGURES} figures"),

@@ -299,3 +299,12 @@ def test_screenshot(browser, site, page):
     finally:
         browser.set_window_size(1280, 1000)
     assert target.stat().st_size > 10_000, f"{target} looks blank"
+
+
+def test_a_desktop_page_has_one_search_control(browser, site):
+    from selenium.webdriver.common.by import By
+
+    open_page(browser, urljoin(site, "chapters/01-dense-layer.html"))
+    visible = [b for b in browser.find_elements(By.CSS_SELECTOR, "button.search-button__button")
+               if b.is_displayed()]
+    assert len(visible) == 1, f"{len(visible)} search controls at 1280 px: {[b.get_attribute('class') for b in visible]}"

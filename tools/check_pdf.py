@@ -1,5 +1,6 @@
 """Check the book's PDF (`make pdf`) as a reader would, with poppler's tools and the LaTeX log.
 
+- the title page names the version (pyproject.toml's);
 - every page of the book (each `file:` in _toc.yml) has its title in the PDF's text, a chapter's
   after its number (its file's number, an appendix's letter: tools/chapter_numbers.py);
 - no reference or citation is left unresolved (`??` in the text, "undefined" in the log);
@@ -16,6 +17,7 @@ import re
 import runpy
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import jupytext
@@ -23,6 +25,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 FILE_NUMBER = runpy.run_path(str(ROOT / "tools" / "chapter_numbers.py"))["file_number"]
+VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
 LATEX = ROOT / "_build" / "latex"
 MAX_OVERFULL_PT = 5.0   # a few points: the API page's longest signature runs 4 pt into the margin
 UNRESOLVED_IN_LOG = re.compile(r"(Reference|Citation) `[^']*' on page \d+ undefined|There were undefined")
@@ -80,6 +83,8 @@ def problems(text: str, log: str, images: int, pages: list[Path]) -> list[str]:
     """Everything wrong with a PDF whose text, LaTeX log and image count are given."""
     found = []
     flat = " ".join(text.split())
+    if f"Version {VERSION}" not in flat:
+        found.append(f"the title page does not name the version, {VERSION} (pyproject.toml)")
     found += [f"the heading of {p.name}, {heading(p)!r}, is not in the PDF" for p in pages if heading(p) not in flat]
     if "??" in text:
         found.append(f"an unresolved reference: ...{flat[max(0, flat.index('??') - 60):flat.index('??') + 20]}...")
