@@ -12,7 +12,7 @@ from dlfs._checks import as_float_array, check_dvalues
 from dlfs.layers import Layer
 
 
-# %% chapters/03-activations.md cell 8
+# %% chapters/03-activations.md cell 10
 class ReLU(Layer):
     """Rectified linear unit ``max(0, z)``, element-wise; any shape, dtype kept (integers too)."""
 
@@ -30,7 +30,7 @@ class ReLU(Layer):
         return self.dinputs
 
 
-# %% chapters/03-activations.md cell 10
+# %% chapters/03-activations.md cell 12
 class Sigmoid(Layer):
     """Logistic function ``1 / (1 + exp(-z))``, element-wise; any shape.
 
@@ -54,7 +54,7 @@ class Sigmoid(Layer):
         return self.dinputs
 
 
-# %% chapters/03-activations.md cell 11
+# %% chapters/03-activations.md cell 13
 class Tanh(Layer):
     """Hyperbolic tangent, element-wise; any shape. Floating inputs keep their dtype; integer
     inputs give float64."""
@@ -71,7 +71,7 @@ class Tanh(Layer):
         return self.dinputs
 
 
-# %% chapters/03-activations.md cell 15
+# %% chapters/03-activations.md cell 17
 class Softmax(Layer):
     """Softmax over the last axis: (N, C) scores -> (N, C) probabilities, rows summing to 1.
 
