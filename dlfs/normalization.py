@@ -12,7 +12,7 @@ from dlfs._checks import check_channels, check_count, check_dvalues, check_float
 from dlfs.layers import DEFAULT_DTYPE, Layer
 
 
-# %% chapters/10-normalization.md cell 4
+# %% chapters/10-normalization.md cell 5
 def _channel_axes(ndim: int) -> tuple[int, ...]:
     """The axes averaged over for a per-channel statistic: every axis but 1, e.g. (0, 2, 3) for images."""
     return (0, *range(2, ndim))
@@ -23,7 +23,7 @@ def _per_channel(values: np.ndarray, ndim: int) -> np.ndarray:
     return values.reshape((1, -1) + (1,) * (ndim - 2))
 
 
-# %% chapters/10-normalization.md cell 5
+# %% chapters/10-normalization.md cell 6
 class Standardize(Layer):
     """``(inputs - mean) / sqrt(variance + epsilon)`` per channel, with statistics from training data.
 
@@ -77,7 +77,7 @@ class Standardize(Layer):
     def get_config(self) -> dict:
         return {"n_channels": self.n_channels, "epsilon": self.epsilon, "dtype": self.dtype.name}
 
-    # %% chapters/10-normalization.md cell 21
+    # %% chapters/10-normalization.md cell 22
     @classmethod
     def array_shapes(cls, config: dict) -> dict[str, tuple[int, ...]]:
         """The shapes of the statistics a Standardize built from ``config`` saves, known without building it."""
@@ -85,7 +85,7 @@ class Standardize(Layer):
         return {"state.mean": (n,), "state.variance": (n,), "state.n_examples": ()}
 
 
-# %% chapters/10-normalization.md cell 13
+# %% chapters/10-normalization.md cell 14
 class BatchNorm(Layer):
     """Batch normalisation per channel: ``gamma * (x - mean) / sqrt(var + epsilon) + beta``.
 
@@ -133,7 +133,7 @@ class BatchNorm(Layer):
         return {"n_channels": self.n_channels, "momentum": self.momentum, "epsilon": self.epsilon,
                 "dtype": self.dtype.name}
 
-    # %% chapters/10-normalization.md cell 14
+    # %% chapters/10-normalization.md cell 15
     def _batch_statistics(self, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The batch's per-channel mean and biased variance (C,); updates the running statistics."""
         m = inputs.size // self.n_channels                  # values per channel: N, or N * H * W
@@ -148,16 +148,16 @@ class BatchNorm(Layer):
         self.running_var += self.momentum * m / (m - 1) * var
         return mean, var
 
-    # %% chapters/10-normalization.md cell 14
+    # %% chapters/10-normalization.md cell 15
     def state(self) -> dict[str, np.ndarray]:
         return {"running_mean": self.running_mean, "running_var": self.running_var}
 
-    # %% chapters/10-normalization.md cell 14
+    # %% chapters/10-normalization.md cell 15
     def set_state(self, state: dict[str, np.ndarray]) -> None:
         self.running_mean[...] = state["running_mean"]
         self.running_var[...] = state["running_var"]
 
-    # %% chapters/10-normalization.md cell 17
+    # %% chapters/10-normalization.md cell 18
     def backward(self, dvalues: np.ndarray) -> np.ndarray | None:
         """dL/d(outputs) (N, C, ...) -> dL/d(inputs) (N, C, ...); sets dgamma and dbeta (C,)."""
         dvalues = np.asarray(check_dvalues(self, dvalues), dtype=self.dtype)
@@ -174,14 +174,14 @@ class BatchNorm(Layer):
         self.dinputs = dx_hat * self.inv_std
         return self.dinputs
 
-    # %% chapters/10-normalization.md cell 21
+    # %% chapters/10-normalization.md cell 22
     @classmethod
     def array_shapes(cls, config: dict) -> dict[str, tuple[int, ...]]:
         """The shapes of the parameters and running statistics a BatchNorm built from ``config`` saves."""
         n = check_count("n_channels", config["n_channels"])
         return {"gamma": (n,), "beta": (n,), "state.running_mean": (n,), "state.running_var": (n,)}
 
-    # %% chapters/10-normalization.md cell 24
+    # %% chapters/10-normalization.md cell 25
     def _batch_statistics(self, inputs: np.ndarray) -> tuple[np.ndarray, ...]:
         """The batch's per-channel mean and biased variance (C,), and the deviations
         ``inputs - mean`` (a new array of the inputs' shape); updates the running
@@ -201,7 +201,7 @@ class BatchNorm(Layer):
         self.running_var += self.momentum * m / (m - 1) * var
         return mean, var, centred
 
-    # %% chapters/10-normalization.md cell 24
+    # %% chapters/10-normalization.md cell 25
     def forward(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
         """(N, C, ...) -> (N, C, ...), with the batch's statistics or, in
         evaluation, the running ones."""
@@ -220,7 +220,7 @@ class BatchNorm(Layer):
         self.output += _per_channel(self.beta, inputs.ndim)
         return self.output
 
-    # %% chapters/10-normalization.md cell 25
+    # %% chapters/10-normalization.md cell 26
     def backward(self, dvalues: np.ndarray) -> np.ndarray | None:
         """dL/d(outputs) (N, C, ...) -> dL/d(inputs) (N, C, ...); sets dgamma and
         dbeta (C,)."""
@@ -244,7 +244,7 @@ class BatchNorm(Layer):
         return self.dinputs
 
 
-# %% chapters/10-normalization.md cell 24
+# %% chapters/10-normalization.md cell 25
 def _channel_sums(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
     """Per-channel sums (C,) of ``a``, or of ``a * b``, over every axis but 1.
 

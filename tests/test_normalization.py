@@ -7,8 +7,11 @@ every gradient (inputs, gamma, beta) and the updated running statistics with
 evaluation mode; deliberately wrong variants go through the same comparison and must be caught.
 """
 
+import ast
 import json
+from pathlib import Path
 
+import nbformat
 import numpy as np
 import pytest
 from hypothesis import assume, example, given
@@ -402,3 +405,38 @@ def test_wrong_variants_are_caught(mutant, caught_in, shape):
     assert errors[caught_in] > 1e3 * TOLERANCE, errors
     correct, batches, dvalues = oracle_case(BatchNorm, shape, seed=sum(shape))
     assert_all_small(torch_errors(correct, batches, dvalues, training=True))
+
+
+# The chapter's stored run and benchmarks/long_runs.json ----------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def glued_values(notebook_path: Path) -> dict:
+    """The values a notebook glued (myst_nb's glue), read from its stored outputs."""
+    values = {}
+    for cell in nbformat.read(notebook_path, as_version=4).cells:
+        for output in cell.get("outputs", []):
+            name = output.get("metadata", {}).get("scrapbook", {}).get("name")
+            if name is not None:
+                text = output["data"][output["metadata"]["scrapbook"]["mime_prefix"] + "text/plain"]
+                try:
+                    values[name] = ast.literal_eval(text)
+                except (ValueError, SyntaxError):
+                    values[name] = text
+    return values
+
+
+def test_chapter_10_stored_run_is_the_one_in_long_runs_json():
+    """The chapter prints its agreement with the stored runs (a reader who changes a seed gets a
+    False, not an AssertionError); here it must agree: same choice, same final test accuracy."""
+    chapter = ROOT / "chapters" / "10-normalization.ipynb"
+    glued = glued_values(chapter)
+    long_runs = json.loads((ROOT / "benchmarks" / "long_runs.json").read_text())
+    choice, final = long_runs["choices"]["normalization"], long_runs["test"]["normalization"]
+    assert (glued["norm_cnn_scale"], glued["norm_cnn_epochs"]) == (choice["conv_scale"], choice["epochs"])
+    assert final["seeds"][0] == 0 and final["epochs"] == choice["epochs"]
+    assert glued["norm_cnn_accuracy"] == round(final["test_accuracy"][0], 4)
+    printed = [line for cell in nbformat.read(chapter, as_version=4).cells for output in cell.get("outputs", [])
+               for line in output.get("text", "").splitlines() if "the stored runs agree" in line]
+    assert len(printed) == 1 and "False" not in printed[0], printed
