@@ -53,7 +53,7 @@ def check_float_dtype(dtype) -> np.dtype:
     return dtype
 
 
-# %% chapters/03-activations.md cell 7
+# %% chapters/03-activations.md cell 8
 def as_float_array(inputs) -> np.ndarray:
     """``inputs`` as an array: floating dtypes are kept, anything else (integers, bools) becomes float64."""
     array = np.asarray(inputs)
@@ -243,7 +243,7 @@ def check_fits(shape: tuple, window: tuple[int, int], padding: tuple[int, int] =
         raise ValueError(f"{name} of shape {shape}{padded} are smaller than the {what} {window[0]} x {window[1]}")
 
 
-# %% chapters/10-normalization.md cell 20
+# %% chapters/10-normalization.md cell 21
 def check_channels(inputs, n_channels: int, name: str = "inputs", dtype=None, finite: bool = True) -> np.ndarray:
     """``inputs`` as an array (N, C, ...) with N >= 1 and C = ``n_channels`` along axis 1.
 
@@ -276,7 +276,7 @@ def check_unit_interval(name: str, value: float) -> float:
     return number
 
 
-# %% chapters/11-autograd.md cell 11
+# %% chapters/11-autograd.md cell 12
 def check_seed_gradient(tensor, gradient) -> np.ndarray:
     """The gradient that starts ``tensor.backward``: ones for one element, else ``gradient``, copied.
 

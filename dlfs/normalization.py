@@ -110,17 +110,23 @@ class BatchNorm(Layer):
         self.output = self.x_hat = self.inv_std = self.dgamma = self.dbeta = None
         self.batch_statistics = False          # whether the last forward pass used the batch's statistics
 
+    # %% chapters/10-normalization.md cell 25
     def forward(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
-        """(N, C, ...) -> (N, C, ...), with the batch's statistics or, in evaluation, the running ones."""
-        inputs = check_channels(inputs, self.n_channels, dtype=self.dtype, finite=False)
+        """(N, C, ...) -> (N, C, ...), with the batch's statistics or, in
+        evaluation, the running ones."""
+        inputs = check_channels(inputs, self.n_channels, dtype=self.dtype,
+                                finite=False)
         self.batch_statistics = training
         if training:
-            mean, var = self._batch_statistics(inputs)
+            mean, var, centred = self._batch_statistics(inputs)
         else:
             mean, var = self.running_mean, self.running_var
-        self.inv_std = _per_channel(1 / np.sqrt(var + self.dtype.type(self.epsilon)), inputs.ndim)
-        self.x_hat = (inputs - _per_channel(mean, inputs.ndim)) * self.inv_std
-        self.output = self.x_hat * _per_channel(self.gamma, inputs.ndim) + _per_channel(self.beta, inputs.ndim)
+            centred = inputs - _per_channel(mean, inputs.ndim)
+        epsilon = self.dtype.type(self.epsilon)
+        self.inv_std = _per_channel(1 / np.sqrt(var + epsilon), inputs.ndim)
+        self.x_hat = np.multiply(centred, self.inv_std, out=centred)  # in place
+        self.output = self.x_hat * _per_channel(self.gamma, inputs.ndim)
+        self.output += _per_channel(self.beta, inputs.ndim)
         return self.output
 
     def parameters(self) -> dict[str, np.ndarray]:
@@ -132,54 +138,6 @@ class BatchNorm(Layer):
     def get_config(self) -> dict:
         return {"n_channels": self.n_channels, "momentum": self.momentum, "epsilon": self.epsilon,
                 "dtype": self.dtype.name}
-
-    # %% chapters/10-normalization.md cell 15
-    def _batch_statistics(self, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The batch's per-channel mean and biased variance (C,); updates the running statistics."""
-        m = inputs.size // self.n_channels                  # values per channel: N, or N * H * W
-        if m < 2:
-            raise ValueError(f"BatchNorm in training needs more than one value per channel to measure a "
-                             f"variance, got inputs of shape {inputs.shape}; use a batch of 2 or more")
-        axes = _channel_axes(inputs.ndim)
-        mean, var = inputs.mean(axis=axes), inputs.var(axis=axes)
-        self.running_mean *= 1 - self.momentum
-        self.running_mean += self.momentum * mean
-        self.running_var *= 1 - self.momentum
-        self.running_var += self.momentum * m / (m - 1) * var
-        return mean, var
-
-    # %% chapters/10-normalization.md cell 15
-    def state(self) -> dict[str, np.ndarray]:
-        return {"running_mean": self.running_mean, "running_var": self.running_var}
-
-    # %% chapters/10-normalization.md cell 15
-    def set_state(self, state: dict[str, np.ndarray]) -> None:
-        self.running_mean[...] = state["running_mean"]
-        self.running_var[...] = state["running_var"]
-
-    # %% chapters/10-normalization.md cell 18
-    def backward(self, dvalues: np.ndarray) -> np.ndarray | None:
-        """dL/d(outputs) (N, C, ...) -> dL/d(inputs) (N, C, ...); sets dgamma and dbeta (C,)."""
-        dvalues = np.asarray(check_dvalues(self, dvalues), dtype=self.dtype)
-        axes = _channel_axes(dvalues.ndim)
-        self.dgamma = (dvalues * self.x_hat).sum(axis=axes)
-        self.dbeta = dvalues.sum(axis=axes)
-        if not self.needs_input_gradient:
-            self.dinputs = None
-            return None
-        dx_hat = dvalues * _per_channel(self.gamma, dvalues.ndim)
-        if self.batch_statistics:                 # mean and variance came from this batch: two more paths
-            dx_hat = (dx_hat - dx_hat.mean(axis=axes, keepdims=True)
-                      - self.x_hat * (dx_hat * self.x_hat).mean(axis=axes, keepdims=True))
-        self.dinputs = dx_hat * self.inv_std
-        return self.dinputs
-
-    # %% chapters/10-normalization.md cell 22
-    @classmethod
-    def array_shapes(cls, config: dict) -> dict[str, tuple[int, ...]]:
-        """The shapes of the parameters and running statistics a BatchNorm built from ``config`` saves."""
-        n = check_count("n_channels", config["n_channels"])
-        return {"gamma": (n,), "beta": (n,), "state.running_mean": (n,), "state.running_var": (n,)}
 
     # %% chapters/10-normalization.md cell 25
     def _batch_statistics(self, inputs: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -201,24 +159,14 @@ class BatchNorm(Layer):
         self.running_var += self.momentum * m / (m - 1) * var
         return mean, var, centred
 
-    # %% chapters/10-normalization.md cell 25
-    def forward(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
-        """(N, C, ...) -> (N, C, ...), with the batch's statistics or, in
-        evaluation, the running ones."""
-        inputs = check_channels(inputs, self.n_channels, dtype=self.dtype,
-                                finite=False)
-        self.batch_statistics = training
-        if training:
-            mean, var, centred = self._batch_statistics(inputs)
-        else:
-            mean, var = self.running_mean, self.running_var
-            centred = inputs - _per_channel(mean, inputs.ndim)
-        epsilon = self.dtype.type(self.epsilon)
-        self.inv_std = _per_channel(1 / np.sqrt(var + epsilon), inputs.ndim)
-        self.x_hat = np.multiply(centred, self.inv_std, out=centred)  # in place
-        self.output = self.x_hat * _per_channel(self.gamma, inputs.ndim)
-        self.output += _per_channel(self.beta, inputs.ndim)
-        return self.output
+    # %% chapters/10-normalization.md cell 15
+    def state(self) -> dict[str, np.ndarray]:
+        return {"running_mean": self.running_mean, "running_var": self.running_var}
+
+    # %% chapters/10-normalization.md cell 15
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        self.running_mean[...] = state["running_mean"]
+        self.running_var[...] = state["running_var"]
 
     # %% chapters/10-normalization.md cell 26
     def backward(self, dvalues: np.ndarray) -> np.ndarray | None:
@@ -242,6 +190,13 @@ class BatchNorm(Layer):
             dinputs *= self.inv_std
         self.dinputs = dinputs
         return self.dinputs
+
+    # %% chapters/10-normalization.md cell 22
+    @classmethod
+    def array_shapes(cls, config: dict) -> dict[str, tuple[int, ...]]:
+        """The shapes of the parameters and running statistics a BatchNorm built from ``config`` saves."""
+        n = check_count("n_channels", config["n_channels"])
+        return {"gamma": (n,), "beta": (n,), "state.running_mean": (n,), "state.running_var": (n,)}
 
 
 # %% chapters/10-normalization.md cell 25

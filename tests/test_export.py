@@ -106,6 +106,24 @@ def test_a_class_grows_over_cells_and_is_written_whole(tmp_path: Path):
     assert result.stdout.split() == ["3", "True", "0", "False"], result.stderr
 
 
+def test_a_later_cell_replaces_a_method_in_place_as_the_notebook_does(tmp_path: Path):
+    write_chapter(tmp_path, "01-grow.md", "Growing", "grow", [
+        ("def add_to_class(cls):\n    def register(f):\n        setattr(cls, f.__name__, f)\n        return f\n"
+         "    return register", False),
+        ("class Clear:\n    def area(self):\n        return 'clear'\n\n    def name(self):\n        return 'c'", True),
+        ("@add_to_class(Clear)\ndef extra(self):\n    return 'first extra'", True),
+        ("@add_to_class(Clear)\ndef area(self):\n    return 'fast'\n\n\n"
+         "@add_to_class(Clear)\ndef extra(self):\n    return 'second extra'", True),
+    ])
+    assert export(tmp_path).returncode == 0
+    module = (tmp_path / "dlfs" / "grow.py").read_text(encoding="utf-8")
+    assert module.count("def area(self)") == module.count("def extra(self)") == 1, module
+    assert module.index("def area(self)") < module.index("def name(self)")   # in the old one's place
+    code = "from dlfs.grow import Clear; c = Clear(); print(c.area(), c.extra(), c.name())"
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
+    assert result.stdout.split() == ["fast", "second", "extra", "c"], result.stderr
+
+
 def test_a_method_for_a_class_not_yet_exported_is_an_error(tmp_path: Path):
     write_chapter(tmp_path, "01-early.md", "Early", "early", [
         ("@add_to_class(Later)\ndef step(self):\n    pass", True), ("class Later:\n    pass", True)])

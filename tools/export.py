@@ -96,23 +96,47 @@ def grown_class(node: ast.stmt) -> str | None:
 
 @dataclass
 class Piece:
-    """One export cell's code in a module, with the methods later cells add to its classes."""
+    """One export cell's code in a module, with the methods later cells add to its classes.
+
+    A later cell's method replaces, in place, a method of the same name that the class already
+    has (in its body or added earlier): the module holds the class as the notebook ends with it.
+    """
     marker: str
     lines: list[str]
     class_ends: dict[str, int]                       # class name -> its last line (1-based)
-    methods: dict[str, list[str]] = field(default_factory=dict)
+    body_methods: dict[str, dict[str, tuple[int, int]]]   # class -> method -> (first, last) line
+    methods: dict[str, dict[str, str]] = field(default_factory=dict)   # class -> method -> source
+    replaced: dict[tuple[str, str], str] = field(default_factory=dict)  # (class, method) -> source
+
+    def add(self, cls: str, name: str, source: str) -> None:
+        if name in self.body_methods[cls]:
+            self.replaced[cls, name] = source
+        else:
+            self.methods.setdefault(cls, {})[name] = source   # a later one takes the earlier's place
 
     def text(self) -> str:
         lines = list(self.lines)
-        for name, end in sorted(self.class_ends.items(), key=lambda item: -item[1]):
-            lines[end:end] = [line for method in self.methods.get(name, []) for line in ["", *method.splitlines()]]
+        edits = [(end + 1, end, [line for method in self.methods.get(name, {}).values()
+                                 for line in ["", *method.splitlines()]])
+                 for name, end in self.class_ends.items()]
+        edits += [(*self.body_methods[cls][name], method.splitlines())
+                  for (cls, name), method in self.replaced.items()]
+        for first, last, new in sorted(edits, key=lambda edit: -edit[0]):
+            lines[first - 1:last] = new
         return "\n".join([self.marker, *lines])
 
 
-def split_cell(source: str, where: str) -> tuple[list[str], dict[str, list[str]]]:
-    """A cell's own lines, and the methods it adds to classes: {class: [method source]}."""
+def method_spans(tree: ast.Module) -> dict[str, dict[str, tuple[int, int]]]:
+    """Each top-level class's methods: {class: {method: (first line with decorators, last line)}}."""
+    return {node.name: {item.name: (min([item.lineno, *(d.lineno for d in item.decorator_list)]), item.end_lineno)
+                        for item in node.body if isinstance(item, ast.FunctionDef)}
+            for node in tree.body if isinstance(node, ast.ClassDef)}
+
+
+def split_cell(source: str, where: str) -> tuple[list[str], dict[str, list[tuple[str, str]]]]:
+    """A cell's own lines, and the methods it adds to classes: {class: [(method, source)]}."""
     lines = source.splitlines()
-    methods: dict[str, list[str]] = {}
+    methods: dict[str, list[tuple[str, str]]] = {}
     taken = set()
     for node in ast.parse(source, filename=where).body:
         target = grown_class(node)
@@ -121,7 +145,8 @@ def split_cell(source: str, where: str) -> tuple[list[str], dict[str, list[str]]
         first = min(d.lineno for d in node.decorator_list)
         grow = {n for d in node.decorator_list if grows(d) for n in range(d.lineno, d.end_lineno + 1)}
         body = [lines[n - 1] for n in range(first, node.end_lineno + 1) if n not in grow]
-        methods.setdefault(target, []).append(textwrap.indent(textwrap.dedent("\n".join(body)), "    "))
+        methods.setdefault(target, []).append(
+            (node.name, textwrap.indent(textwrap.dedent("\n".join(body)), "    ")))
         taken |= set(range(first, node.end_lineno + 1))
     own = [line for n, line in enumerate(lines, start=1) if n not in taken]
     while own and not own[-1].strip():
@@ -173,11 +198,12 @@ def read_pieces(root: Path) -> tuple[dict[str, tuple[list[str], list[Piece]]], d
                 owner = next((p for p in reversed(pieces) if name in p.class_ends), None)
                 if owner is None:
                     raise SystemExit(f"{where}: @{GROW_DECORATOR}({name}) before class {name} is exported to dlfs.{module}")
-                owner.methods.setdefault(name, []).extend(f"    # %% {where}\n{method}" for method in added)
+                for method, source in added:
+                    owner.add(name, method, f"    # %% {where}\n{source}")
             if own:
                 tree = ast.parse("\n".join(own), filename=where)
                 ends = {n.name: n.end_lineno for n in tree.body if isinstance(n, ast.ClassDef)}
-                pieces.append(Piece(f"# %% {where}", own, ends))
+                pieces.append(Piece(f"# %% {where}", own, ends, method_spans(tree)))
         if default is not None and not exported:
             raise SystemExit(f"{rel}: names a module in its front matter but has no cell tagged '{EXPORT_TAG}'")
     return modules, toplevel
