@@ -114,7 +114,7 @@ class SGD(Optimizer):
         param -= learning_rate * grad
 
 
-# %% chapters/05-optimizers.md cell 13
+# %% chapters/05-optimizers.md cell 14
 class Adam(Optimizer):
     """Adam (Kingma & Ba, 2015), as ``torch.optim.Adam``.
 

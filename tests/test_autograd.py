@@ -375,6 +375,8 @@ def basic_index(a, b, rng, leaf):
         return a[0][None], a[1][None]
     if shape[0] > 1 and rng.integers(2):
         return a[0][1:], a[1][1:]
+    if shape[-1] == 0:   # an empty mask's selection has no element 0 to take
+        return None
     return a[0][..., 0], a[1][..., 0]
 
 
