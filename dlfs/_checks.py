@@ -1,4 +1,4 @@
-"""The dense layer; Activation functions; Loss functions; Optimizers; The training loop; Convolutional networks; Normalisation; Automatic differentiation.
+"""Dlfs._checks gathers the input checks of every chapter: internal, not part of the public API.
 
 Generated from chapters/01-dense-layer.md, chapters/03-activations.md, chapters/04-losses.md, chapters/05-optimizers.md, chapters/06-training-loop.md, chapters/09-convolution.md, chapters/10-normalization.md, chapters/11-autograd.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
 """

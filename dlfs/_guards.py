@@ -1,4 +1,4 @@
-"""The training loop.
+"""The checks that guard Model (internal). Each takes the model as its first argument.
 
 Generated from chapters/06-training-loop.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
 """

@@ -1,4 +1,4 @@
-"""The training loop.
+"""The model file format (internal); Model.save, Model.load and Model.load_weights call it.
 
 Generated from chapters/06-training-loop.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
 """
@@ -218,8 +218,6 @@ class ModelFile:
 
 
 # %% chapters/06-training-loop.md cell 40
-
-
 def json_depth(value) -> int:
     """How deeply lists and dicts nest in a parsed JSON value (0 for a number or string)."""
     deepest, todo = 0, [(value, 1)]

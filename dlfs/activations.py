@@ -1,4 +1,4 @@
-"""Activation functions.
+"""ReLU, sigmoid, tanh and softmax as layers.
 
 Generated from chapters/03-activations.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
 """
@@ -6,6 +6,7 @@ Generated from chapters/03-activations.md by tools/export.py: do not edit; edit 
 __all__ = ['ReLU', 'Sigmoid', 'Tanh', 'Softmax']
 
 # %% chapters/03-activations.md cell 1
+# dlfs.activations: ReLU, sigmoid, tanh and softmax as layers.
 import numpy as np
 
 from dlfs._checks import as_float_array, check_dvalues

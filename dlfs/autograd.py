@@ -1,4 +1,4 @@
-"""Automatic differentiation.
+"""A Tensor that records its operations and differentiates them backwards.
 
 Generated from chapters/11-autograd.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
 """
@@ -6,6 +6,7 @@ Generated from chapters/11-autograd.md by tools/export.py: do not edit; edit the
 __all__ = ['Tensor', 'Parameters']
 
 # %% chapters/11-autograd.md cell 1
+# dlfs.autograd: a Tensor that records its operations and differentiates them backwards.
 import numpy as np
 
 from dlfs._checks import check_clip_bounds, check_max_axis, check_parameter_tensors, check_seed_gradient

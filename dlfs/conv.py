@@ -1,4 +1,4 @@
-"""Convolutional networks.
+"""Convolution, max pooling and flattening, for images (N, C, H, W).
 
 Generated from chapters/09-convolution.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
 """
@@ -6,6 +6,7 @@ Generated from chapters/09-convolution.md by tools/export.py: do not edit; edit 
 __all__ = ['conv_output_size', 'conv2d_loops', 'im2col', 'Conv2D', 'col2im', 'MaxPool2D', 'Flatten']
 
 # %% chapters/09-convolution.md cell 1
+# dlfs.conv: convolution, max pooling and flattening, for images (N, C, H, W).
 import numpy as np
 
 from dlfs._checks import check_count, check_dvalues, check_fits, check_float_dtype, check_images, check_pair

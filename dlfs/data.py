@@ -1,4 +1,4 @@
-"""MNIST end to end.
+"""The handwritten digits, one stratified split, and one-hot labels.
 
 Generated from chapters/07-mnist.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
 """
@@ -6,6 +6,7 @@ Generated from chapters/07-mnist.md by tools/export.py: do not edit; edit the ch
 __all__ = ['load_digits_5k', 'stratified_split', 'one_hot', 'DIGIT_SPLIT_SEED', 'digit_splits', 'IDX_DTYPES', 'IDX_IMAGES_MAGIC', 'IDX_LABELS_MAGIC', 'MAX_IDX_BYTES', 'read_idx', 'read_idx_pair', 'MNIST_FILES', 'MNIST_SHA256', 'DEFAULT_MNIST_MIRROR', 'mnist_dir', 'download_mnist', 'load_mnist']
 
 # %% chapters/07-mnist.md cell 1
+# dlfs.data: the handwritten digits, one stratified split, and one-hot labels.
 import gzip
 import hashlib
 import http.client

@@ -1,4 +1,4 @@
-"""Backpropagation.
+"""Gradients by finite differences, to check a backward pass against.
 
 Generated from chapters/02-backpropagation.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
 """
@@ -6,6 +6,7 @@ Generated from chapters/02-backpropagation.md by tools/export.py: do not edit; e
 __all__ = ['numerical_gradient', 'relative_error', 'check_layer_gradients']
 
 # %% chapters/02-backpropagation.md cell 1
+# dlfs.gradcheck: gradients by finite differences, to check a backward pass against.
 import warnings
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""The dense layer.
+"""The Layer interface, two ways to draw the first weights, and the dense layer.
 
 Generated from chapters/01-dense-layer.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
 """
@@ -6,6 +6,7 @@ Generated from chapters/01-dense-layer.md by tools/export.py: do not edit; edit 
 __all__ = ['DEFAULT_DTYPE', 'Layer', 'glorot_uniform', 'he_normal', 'INITIALIZERS', 'Dense']
 
 # %% chapters/01-dense-layer.md cell 1
+# dlfs.layers: the Layer interface, two ways to draw the first weights, and the dense layer.
 import numpy as np
 
 from dlfs._checks import check_count, check_float_dtype, check_inputs

@@ -1,4 +1,4 @@
-"""Loss functions.
+"""Cross-entropies, squared error and accuracy.
 
 Generated from chapters/04-losses.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
 """
@@ -6,6 +6,7 @@ Generated from chapters/04-losses.md by tools/export.py: do not edit; edit the c
 __all__ = ['Loss', 'CategoricalCrossEntropy', 'softmax_cross_entropy_backward', 'BinaryCrossEntropy', 'sigmoid_binary_cross_entropy_backward', 'MeanSquaredError', 'accuracy', 'binary_accuracy']
 
 # %% chapters/04-losses.md cell 1
+# dlfs.losses: cross-entropies, squared error and accuracy.
 import numpy as np
 
 from dlfs.activations import Sigmoid, Softmax

@@ -1,4 +1,4 @@
-"""The training loop.
+"""Model, a stack of layers trained with fit, and the callbacks that watch it.
 
 Generated from chapters/06-training-loop.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
 """
@@ -6,6 +6,7 @@ Generated from chapters/06-training-loop.md by tools/export.py: do not edit; edi
 __all__ = ['Model', 'Callback']
 
 # %% chapters/06-training-loop.md cell 1
+# dlfs.model: Model, a stack of layers trained with fit, and the callbacks that watch it.
 import sys
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Normalisation.
+"""Standardised inputs and batch normalisation.
 
 Generated from chapters/10-normalization.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
 """
@@ -6,6 +6,7 @@ Generated from chapters/10-normalization.md by tools/export.py: do not edit; edi
 __all__ = ['Standardize', 'BatchNorm']
 
 # %% chapters/10-normalization.md cell 1
+# dlfs.normalization: standardised inputs and batch normalisation.
 import numpy as np
 
 from dlfs._checks import check_channels, check_count, check_dvalues, check_float_dtype, check_positive, check_unit_interval

@@ -1,4 +1,4 @@
-"""Optimizers.
+"""The Optimizer interface, SGD with momentum, and Adam.
 
 Generated from chapters/05-optimizers.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
 """
@@ -6,6 +6,7 @@ Generated from chapters/05-optimizers.md by tools/export.py: do not edit; edit t
 __all__ = ['Optimizer', 'SGD', 'Adam']
 
 # %% chapters/05-optimizers.md cell 1
+# dlfs.optimizers: the Optimizer interface, SGD with momentum, and Adam.
 import inspect
 import math
 import weakref

@@ -1,4 +1,4 @@
-"""Generalisation.
+"""Weight decay, dropout and early stopping.
 
 Generated from chapters/08-generalisation.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
 """
@@ -6,6 +6,7 @@ Generated from chapters/08-generalisation.md by tools/export.py: do not edit; ed
 __all__ = ['l2_penalty', 'Dropout', 'EarlyStopping']
 
 # %% chapters/08-generalisation.md cell 1
+# dlfs.regularization: weight decay, dropout and early stopping.
 import math
 
 import numpy as np

@@ -47,13 +47,13 @@ def export(root: Path, *args: str) -> subprocess.CompletedProcess:
 @pytest.fixture
 def book(tmp_path: Path) -> Path:
     write_chapter(tmp_path, "01-first.md", "The first idea", "first", [
-        ("import numpy as np", True),
+        ("# dlfs.first: doubling, and a thing.\nimport numpy as np", True),
         ("SCALE = 2\n_HIDDEN = 3\n\n\ndef double(x):\n    return SCALE * x", True),
         ("print(double(21))", False),
         ("class Thing:\n    pass", True),
     ])
     write_chapter(tmp_path, "02-second.md", "The second idea", "second", [
-        ("from dlfs.first import double", True),
+        ("# dlfs.second: quadrupling.\nfrom dlfs.first import double", True),
         ("def quadruple(x):\n    return double(double(x))", True),
     ])
     write_chapter(tmp_path, "03-prose.md", "Only prose", None, [("print('not exported')", False)])
@@ -63,7 +63,7 @@ def book(tmp_path: Path) -> Path:
 
 def test_exported_cells_make_one_module_per_chapter_with_header_and_all(book: Path):
     first = (book / "dlfs" / "first.py").read_text(encoding="utf-8")
-    assert first.startswith('"""The first idea.\n\nGenerated from chapters/01-first.md by tools/export.py')
+    assert first.startswith('"""Doubling, and a thing.\n\nGenerated from chapters/01-first.md by tools/export.py')
     assert "__all__ = ['SCALE', 'double', 'Thing']" in first
     assert "print(double(21))" not in first and "_HIDDEN = 3" in first
     assert sorted(p.name for p in (book / "dlfs").glob("*.py")) == ["__init__.py", "first.py", "second.py"]
@@ -80,7 +80,7 @@ def test_the_package_reexports_public_classes_and_functions_and_the_version(book
 
 def test_each_cell_is_marked_with_its_chapter_and_nbval_cell_number(book: Path):
     first = (book / "dlfs" / "first.py").read_text(encoding="utf-8")
-    assert first.index("# %% chapters/01-first.md cell 0\nimport numpy") < first.index(
+    assert first.index("# %% chapters/01-first.md cell 0\n# dlfs.first: doubling, and a thing.\nimport numpy") < first.index(
         "# %% chapters/01-first.md cell 1\nSCALE = 2") < first.index("# %% chapters/01-first.md cell 3\nclass Thing")
 
 
@@ -88,7 +88,7 @@ def test_a_class_grows_over_cells_and_is_written_whole(tmp_path: Path):
     write_chapter(tmp_path, "01-grow.md", "Growing", "grow", [
         ("def add_to_class(cls):\n    def register(f):\n        setattr(cls, f.__name__, f)\n        return f\n"
          "    return register", False),
-        ("class Counter:\n    def __init__(self):\n        self.n = 0\n\n\nLIMIT = 3", True),
+        ("# Counting.\nclass Counter:\n    def __init__(self):\n        self.n = 0\n\n\nLIMIT = 3", True),
         ("@add_to_class(Counter)\ndef step(self, by: int = 1):\n    self.n += by\n    return self.n\n\n\n"
          "@add_to_class(Counter)\n@property\ndef done(self) -> bool:\n    return self.n >= LIMIT", True),
         ("@add_to_class(Counter)\ndef reset(self):\n    self.n = 0\n\n\ndef counted(k):\n    c = Counter()\n"
@@ -110,7 +110,7 @@ def test_a_later_cell_replaces_a_method_in_place_as_the_notebook_does(tmp_path: 
     write_chapter(tmp_path, "01-grow.md", "Growing", "grow", [
         ("def add_to_class(cls):\n    def register(f):\n        setattr(cls, f.__name__, f)\n        return f\n"
          "    return register", False),
-        ("class Clear:\n    def area(self):\n        return 'clear'\n\n    def name(self):\n        return 'c'", True),
+        ("# Clear.\nclass Clear:\n    def area(self):\n        return 'clear'\n\n    def name(self):\n        return 'c'", True),
         ("@add_to_class(Clear)\ndef extra(self):\n    return 'first extra'", True),
         ("@add_to_class(Clear)\ndef area(self):\n    return 'fast'\n\n\n"
          "@add_to_class(Clear)\ndef extra(self):\n    return 'second extra'", True),
@@ -124,23 +124,43 @@ def test_a_later_cell_replaces_a_method_in_place_as_the_notebook_does(tmp_path: 
     assert result.stdout.split() == ["fast", "second", "extra", "c"], result.stderr
 
 
+def test_a_later_function_replaces_the_earlier_one_in_place(tmp_path: Path):
+    write_chapter(tmp_path, "01-plain.md", "Plain", "files", [
+        ("# dlfs.files: writing and reading.\ndef save(x):\n    return 'plain save'\n\n\n"
+         "def load(x):\n    return 'plain load'", True)])
+    write_chapter(tmp_path, "b-hardened.md", "Hardened", None, [
+        ("# The hardened save.\ndef save(x):\n    return 'hard save'\n\n\ndef check(x):\n    return x", "export:files")])
+    assert export(tmp_path).returncode == 0
+    module = (tmp_path / "dlfs" / "files.py").read_text(encoding="utf-8")
+    assert module.count("def save(x)") == 1 and "plain save" not in module, module
+    assert module.index("# %% chapters/b-hardened.md cell 0\n# The hardened save.\ndef save(x)") \
+        < module.index("def load(x)") < module.index("def check(x)")      # in the plain one's place
+    assert "__all__ = ['save', 'load', 'check']" in module
+
+
+def test_a_module_needs_an_opening_comment_for_its_docstring(tmp_path: Path):
+    write_chapter(tmp_path, "01-mute.md", "Mute", "mute", [("import numpy as np", True)])
+    result = export(tmp_path)
+    assert result.returncode != 0 and "must open with a comment" in result.stderr
+
+
 def test_a_method_for_a_class_not_yet_exported_is_an_error(tmp_path: Path):
     write_chapter(tmp_path, "01-early.md", "Early", "early", [
-        ("@add_to_class(Later)\ndef step(self):\n    pass", True), ("class Later:\n    pass", True)])
+        ("# Early.\n@add_to_class(Later)\ndef step(self):\n    pass", True), ("class Later:\n    pass", True)])
     result = export(tmp_path)
     assert result.returncode != 0 and "@add_to_class(Later) before class Later is exported" in result.stderr
 
 
 def test_internal_cells_gather_in_an_internal_module_that_is_not_reexported(tmp_path: Path):
     write_chapter(tmp_path, "01-a.md", "A", "a", [
-        ("def check_positive(x):\n    assert x > 0\n    return x", "export:_checks"),
-        ("from dlfs._checks import check_positive\n\n\ndef halve(x):\n    return check_positive(x) / 2", True)])
+        ("# dlfs._checks: the checks of A and B.\ndef check_positive(x):\n    assert x > 0\n    return x", "export:_checks"),
+        ("# A.\nfrom dlfs._checks import check_positive\n\n\ndef halve(x):\n    return check_positive(x) / 2", True)])
     write_chapter(tmp_path, "02-b.md", "B", "b", [
         ("def check_small(x):\n    assert x < 10\n    return x", "export:_checks"),
-        ("from dlfs._checks import check_small\n\n\ndef double(x):\n    return 2 * check_small(x)", True)])
+        ("# B.\nfrom dlfs._checks import check_small\n\n\ndef double(x):\n    return 2 * check_small(x)", True)])
     assert export(tmp_path).returncode == 0
     checks = (tmp_path / "dlfs" / "_checks.py").read_text(encoding="utf-8")
-    assert checks.startswith('"""A; B.\n\nGenerated from chapters/01-a.md, chapters/02-b.md by tools/export.py')
+    assert checks.startswith('"""The checks of A and B.\n\nGenerated from chapters/01-a.md, chapters/02-b.md by tools/export.py')
     assert "__all__ = ['check_positive', 'check_small']" in checks
     init = (tmp_path / "dlfs" / "__init__.py").read_text(encoding="utf-8")
     assert "_checks" not in init and "__all__ = ['halve', 'double']" in init
@@ -148,11 +168,11 @@ def test_internal_cells_gather_in_an_internal_module_that_is_not_reexported(tmp_
 
 def test_a_chapter_can_list_the_names_offered_at_the_top_level(tmp_path: Path):
     write_chapter(tmp_path, "01-a.md", "A", "a\n  toplevel: [Layer]", [
-        ("def helper(x):\n    return x\n\n\nclass Layer:\n    pass", True)])
+        ("# A.\ndef helper(x):\n    return x\n\n\nclass Layer:\n    pass", True)])
     assert export(tmp_path).returncode == 0
     assert "from dlfs.a import Layer\n" in (tmp_path / "dlfs" / "__init__.py").read_text(encoding="utf-8")
     assert "__all__ = ['helper', 'Layer']" in (tmp_path / "dlfs" / "a.py").read_text(encoding="utf-8")
-    write_chapter(tmp_path, "01-a.md", "A", "a\n  toplevel: [Missing]", [("class Layer:\n    pass", True)])
+    write_chapter(tmp_path, "01-a.md", "A", "a\n  toplevel: [Missing]", [("# A.\nclass Layer:\n    pass", True)])
     result = export(tmp_path)
     assert result.returncode != 0 and "toplevel lists ['Missing']" in result.stderr
 

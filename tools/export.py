@@ -6,12 +6,14 @@ the module named by the chapter's front matter::
     dlfs:
       module: layers
 
-so ``chapters/01-dense-layer.md`` becomes ``dlfs/layers.py``. A chapter may also list which of
+so ``chapters/01-dense-layer.md`` becomes ``dlfs/layers.py``. The first cell exported to a module
+opens with a comment saying what the module holds (``# dlfs.layers: the Layer interface, ...``);
+it becomes the module's docstring. A chapter may also list which of
 its classes and functions ``import dlfs`` offers at the top level (``toplevel: [Conv2D, ...]``);
 without that list, all of them. A cell tagged
 ``export:NAME`` goes into the module ``dlfs/NAME.py`` instead, which several
 chapters may write to (``export:_checks`` gathers the input checks, an internal
-module). Each module gets a header naming its chapters, an ``__all__`` of its
+module). Each module gets that docstring, naming its chapters, an ``__all__`` of its
 public top-level names (those not starting with ``_``), and before each cell's
 code a marker naming its chapter and cell (``# %% chapters/x.md cell 12``, code
 cells counted from 0 as nbval's test names count them), so that a traceback
@@ -51,14 +53,14 @@ GROW_DECORATOR = "add_to_class"
 REGENERATE = "edit the chapter, then run `make export`"
 
 
-def chapter_title(notebook) -> str:
-    """The text of the chapter's first level-1 heading."""
-    for cell in notebook.cells:
-        if cell.cell_type == "markdown":
-            for line in cell.source.splitlines():
-                if line.startswith("# "):
-                    return line[2:].strip()
-    return "Untitled chapter"
+def opening_comment(source: str) -> str:
+    """The comment lines that open a cell, joined into one text (without the ``#``)."""
+    lines = []
+    for line in source.splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line.lstrip("#").strip())
+    return " ".join(lines).strip()
 
 
 def public_names(source: str, where: str) -> list[str]:
@@ -100,13 +102,17 @@ class Piece:
 
     A later cell's method replaces, in place, a method of the same name that the class already
     has (in its body or added earlier): the module holds the class as the notebook ends with it.
+    A later cell's top-level function replaces, in place, the function of the same name (a
+    hardened ``save`` takes the place of the plain one), as a notebook's later definition does.
     """
     marker: str
     lines: list[str]
     class_ends: dict[str, int]                       # class name -> its last line (1-based)
     body_methods: dict[str, dict[str, tuple[int, int]]]   # class -> method -> (first, last) line
+    functions: dict[str, tuple[int, int]] = field(default_factory=dict)   # function -> (first, last)
     methods: dict[str, dict[str, str]] = field(default_factory=dict)   # class -> method -> source
     replaced: dict[tuple[str, str], str] = field(default_factory=dict)  # (class, method) -> source
+    replaced_functions: dict[str, str] = field(default_factory=dict)    # function -> source
 
     def add(self, cls: str, name: str, source: str) -> None:
         if name in self.body_methods[cls]:
@@ -121,9 +127,41 @@ class Piece:
                  for name, end in self.class_ends.items()]
         edits += [(*self.body_methods[cls][name], method.splitlines())
                   for (cls, name), method in self.replaced.items()]
+        edits += [(*self.functions[name], source.splitlines()) for name, source in self.replaced_functions.items()]
         for first, last, new in sorted(edits, key=lambda edit: -edit[0]):
             lines[first - 1:last] = new
         return "\n".join([self.marker, *lines])
+
+
+def span(node: ast.stmt) -> tuple[int, int]:
+    """A definition's (first line, decorators included, last line)."""
+    return min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))]), node.end_lineno
+
+
+def function_spans(tree: ast.Module) -> dict[str, tuple[int, int]]:
+    """Each top-level function that is not a method added to a class: {name: (first, last)}."""
+    return {node.name: span(node) for node in tree.body
+            if isinstance(node, ast.FunctionDef) and grown_class(node) is None}
+
+
+def take_replacements(own: list[str], pieces: list[Piece], where: str) -> list[str]:
+    """Move each top-level function of ``own`` that an earlier piece defines into that piece,
+    in place of the earlier definition; return the lines that remain."""
+    tree = ast.parse("\n".join(own), filename=where)
+    keep = set(range(1, len(own) + 1))
+    for name, (first, last) in function_spans(tree).items():
+        owner = next((p for p in reversed(pieces) if name in p.functions), None)
+        if owner is not None:
+            while first > 1 and own[first - 2].startswith("#"):      # its comment goes with it
+                first -= 1
+            owner.replaced_functions[name] = "\n".join([f"# %% {where}", *own[first - 1:last]])
+            keep -= set(range(first, last + 1))
+    lines = [line for n, line in enumerate(own, start=1) if n in keep]
+    while lines and not lines[-1].strip():
+        lines.pop()
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    return lines
 
 
 def method_spans(tree: ast.Module) -> dict[str, dict[str, tuple[int, int]]]:
@@ -189,10 +227,14 @@ def read_pieces(root: Path) -> tuple[dict[str, tuple[list[str], list[Piece]]], d
                     raise SystemExit(f"{rel}: a cell is tagged '{EXPORT_TAG}' but the front matter names no module")
                 continue
             exported += module == default
-            titles, pieces = modules.setdefault(module, ([], []))
-            if chapter_title(notebook) not in titles:
-                titles.append(chapter_title(notebook))
             where = f"{rel} cell {number}"
+            if module not in modules:
+                about = opening_comment(cell.source.strip())
+                if not about:
+                    raise SystemExit(f"{where}: the first cell exported to dlfs.{module} must open with a "
+                                     "comment saying what the module holds (it becomes the module's docstring)")
+                modules[module] = ([about], [])
+            _, pieces = modules[module]
             own, methods = split_cell(cell.source.strip(), where)
             for name, added in methods.items():
                 owner = next((p for p in reversed(pieces) if name in p.class_ends), None)
@@ -201,9 +243,11 @@ def read_pieces(root: Path) -> tuple[dict[str, tuple[list[str], list[Piece]]], d
                 for method, source in added:
                     owner.add(name, method, f"    # %% {where}\n{source}")
             if own:
+                own = take_replacements(own, pieces, where)
+            if own:
                 tree = ast.parse("\n".join(own), filename=where)
                 ends = {n.name: n.end_lineno for n in tree.body if isinstance(n, ast.ClassDef)}
-                pieces.append(Piece(f"# %% {where}", own, ends, method_spans(tree)))
+                pieces.append(Piece(f"# %% {where}", own, ends, method_spans(tree), function_spans(tree)))
         if default is not None and not exported:
             raise SystemExit(f"{rel}: names a module in its front matter but has no cell tagged '{EXPORT_TAG}'")
     return modules, toplevel
@@ -219,7 +263,9 @@ def render_package(root: Path = ROOT) -> dict[Path, str]:
         body = "\n\n\n".join(piece.text() for piece in pieces)
         names = public_names(body, f"dlfs/{module}.py")
         sources = ", ".join(sorted({p.marker[5:].split(" cell ")[0] for p in pieces}))
-        header = (f'"""{"; ".join(titles)}.\n\n'
+        about = textwrap.fill(titles[0].removeprefix(f"dlfs.{module}:").strip(), 96)
+        about = about[:1].upper() + about[1:]
+        header = (f'"""{about}\n\n'
                   f"Generated from {sources} by tools/export.py: do not edit; {REGENERATE}.\n"
                   '"""\n\n')
         all_list = "__all__ = [" + ", ".join(repr(n) for n in names) + "]\n\n"
