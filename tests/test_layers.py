@@ -1,4 +1,4 @@
-"""dlfs.layers: check_inputs and the Dense layer (construction, forward, backward, errors, config)."""
+"""dlfs.layers: check_batch and the Dense layer (construction, forward, backward, errors, config)."""
 
 import re
 import warnings
@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dlfs import Dense, Layer, check_layer_gradients
-from dlfs._checks import check_inputs
+from dlfs.validation import check_batch
 from dlfs.layers import DEFAULT_DTYPE
 
 
@@ -27,48 +27,67 @@ def forwarded(n_examples=4, n_inputs=3, n_neurons=2, seed=0) -> tuple[Dense, np.
     return layer, batch
 
 
-# check_inputs ------------------------------------------------------------------------------------
+# check_batch: the one batch validator (Appendix B) ------------------------------------------------
 
-def test_check_inputs_turns_nested_lists_into_an_array():
-    array = check_inputs([[1, 2, 3], [4, 5, 6]], n_features=3)
+def test_check_batch_turns_nested_lists_into_an_array():
+    array = check_batch([[1, 2, 3], [4, 5, 6]], features=3)
     assert isinstance(array, np.ndarray) and array.shape == (2, 3)
 
 
-def test_check_inputs_converts_dtype_without_copying_when_it_already_matches():
+def test_check_batch_converts_dtype_without_copying_when_it_already_matches():
     x = data((2, 3))
-    assert check_inputs(x, dtype=np.float64) is x
-    assert check_inputs(x, dtype=np.float32).dtype == np.float32
+    assert check_batch(x, dtype=np.float64) is x
+    assert check_batch(x, dtype=np.float32).dtype == np.float32
+    assert check_batch(x, finite=True) is x                     # a check, not a copy
 
 
-def test_check_inputs_accepts_any_width_when_none_is_asked():
-    assert check_inputs(np.ones((1, 7))).shape == (1, 7)
+def test_check_batch_accepts_any_width_and_any_rank_when_none_is_asked():
+    assert check_batch(np.ones((1, 7))).shape == (1, 7)
+    assert check_batch(np.ones((2, 1, 3, 3))).shape == (2, 1, 3, 3)
 
 
-def test_check_inputs_can_leave_finiteness_to_the_caller():
-    assert np.isnan(check_inputs([[np.nan, 1.0]], finite=False)[0, 0])
+def test_check_batch_looks_at_the_values_only_when_asked():
+    assert np.isnan(check_batch([[np.nan, 1.0]])[0, 0])          # finite=False is the default
     with pytest.raises(ValueError, match="must be finite"):
-        check_inputs([[np.nan, 1.0]])
+        check_batch([[np.nan, 1.0]], finite=True)
 
 
-def test_check_inputs_is_silent_on_large_finite_values():
+def test_check_batch_is_silent_on_large_finite_values():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert check_inputs([[1e308, 1e308]]).shape == (1, 2)
+        assert check_batch([[1e308, 1e308]], finite=True).shape == (1, 2)
+
+
+def test_check_batch_reports_an_overflow_on_conversion_as_such():
+    with pytest.raises(ValueError, match=r"X overflows float32: 1e\+39 at row 0, column 1 is beyond"):
+        check_batch([[0.0, 1e39]], "X", dtype=np.float32, finite=True)
+    with pytest.raises(ValueError, match=r"X must be finite, got inf at row 0, column 1"):
+        check_batch([[0.0, np.inf]], "X", dtype=np.float32, finite=True)   # inf was there already
 
 
 @pytest.mark.parametrize("bad, error, message", [
-    (np.zeros((2, 3, 4)), ValueError, r"y_pred must be 2-D .* got shape \(2, 3, 4\)"),
-    (np.zeros(3), ValueError, r"y_pred must be 2-D"),
+    (np.zeros((2, 3, 4)), ValueError, r"y_pred must have the shape \(batch, features\), got shape \(2, 3, 4\)"),
+    (np.zeros(3), ValueError, r"y_pred must have the shape \(batch, features\), got shape \(3,\) "
+                              r"\(y_pred.reshape\(1, -1\) for one example\)"),
     (np.zeros((0, 3)), ValueError, r"y_pred is an empty batch"),
     (np.zeros((2, 4)), ValueError, r"y_pred must have 3 features per row, got shape \(2, 4\)"),
     ([[0.0, np.nan, 1.0]], ValueError, r"y_pred must be finite, got nan at row 0, column 1"),
     ([[0.0, 1.0, 2.0], [0.0, 0.0, -np.inf]], ValueError, r"y_pred must be finite, got -inf at row 1, column 2"),
     (np.array([["a", "b", "c"]]), TypeError, r"y_pred must hold numbers, got an array of dtype <U1"),
     (np.array([[1 + 2j, 0, 0]]), TypeError, r"y_pred must hold numbers"),
+    ([[1.0, 2.0, 3.0], [4.0]], ValueError, r"y_pred must be a rectangular array, got a ragged sequence"),
 ])
-def test_check_inputs_names_the_argument_and_the_problem(bad, error, message):
+def test_check_batch_names_the_argument_and_the_problem(bad, error, message):
     with pytest.raises(error, match=message):
-        check_inputs(bad, n_features=3, name="y_pred")
+        check_batch(bad, "y_pred", ndim=2, features=3, finite=True)
+
+
+def test_check_batch_for_images_names_channels_and_suggests_a_reshape():
+    with pytest.raises(ValueError, match=r"X must have the shape \(batch, channels, height, width\), "
+                                         r"got shape \(2, 784\) \(flat rows of pixels\?"):
+        check_batch(np.zeros((2, 784)), "X", ndim=4)
+    with pytest.raises(ValueError, match=r"X must have 3 channels \(axis 1\), got shape \(2, 1, 4, 4\)"):
+        check_batch(np.zeros((2, 1, 4, 4)), "X", ndim=4, features=3)
 
 
 # construction ------------------------------------------------------------------------------------
@@ -226,17 +245,31 @@ def test_backward_does_not_change_the_parameters():
 
 @pytest.mark.parametrize("bad, error, message", [
     (np.ones((4, 2)), ValueError, r"inputs must have 3 features per row, got shape \(4, 2\)"),
-    (np.ones((4, 3, 1)), ValueError, r"inputs must be 2-D"),
-    (np.ones(3), ValueError, r"inputs must be 2-D .* got shape \(3,\)"),
+    (np.ones((4, 3, 1)), ValueError, r"inputs must have the shape \(batch, features\), got shape \(4, 3, 1\)"),
+    (np.ones(3), ValueError, r"inputs must have the shape \(batch, features\), got shape \(3,\) "
+                             r"\(inputs.reshape\(1, -1\) for one example\)"),
     (np.ones((0, 3)), ValueError, r"inputs is an empty batch"),
-    ([[1.0, np.nan, 0.0]], ValueError, r"inputs must be finite, got nan"),
-    ([[1.0, 0.0, np.inf]], ValueError, r"inputs must be finite, got inf"),
     (np.array([["1", "2", "3"]]), TypeError, r"inputs must hold numbers"),
     (np.array([[None, None, None]]), TypeError, r"inputs must hold numbers, got an array of dtype object"),
 ])
 def test_forward_rejects_bad_inputs_with_a_message(bad, error, message):
+    """Called directly, the public forward still checks shape, rank and dtype (cheaply)."""
     with pytest.raises(error, match=message):
         Dense(3, 2, rng=0).forward(bad)
+
+
+def test_forward_makes_no_pass_over_the_values():
+    """Finiteness is checked once, by fit/evaluate/predict, not by every layer on every batch:
+    a NaN handed to Dense.forward directly comes out as NaN, in its row only."""
+    out = Dense(3, 2, rng=0).forward([[1.0, np.nan, 0.0], [1.0, 2.0, 3.0]])
+    assert np.isnan(out[0]).all() and np.isfinite(out[1]).all()
+
+
+@pytest.mark.parametrize("rng", [-1, 1.5, "seed", [-3]])
+def test_a_bad_rng_is_named(rng):
+    with pytest.raises(ValueError, match=r"rng must be None, a seed \(an integer >= 0\) or a numpy Generator, "
+                                         rf"got {re.escape(repr(rng))}"):
+        Dense(3, 2, rng=rng)
 
 
 @pytest.mark.parametrize("argument", ["n_inputs", "n_neurons"])
@@ -276,7 +309,7 @@ def test_get_config_rebuilds_an_equivalent_layer(init, dtype):
     layer = Dense(5, 3, init=init, rng=4, dtype=dtype)
     config = layer.get_config()
     assert config == {"n_inputs": 5, "n_neurons": 3, "init": init, "dtype": np.dtype(dtype).name}
-    rebuilt = Layer.registry["dlfs.layers.Dense"](**config, rng=4)
+    rebuilt = type(layer)(**config, rng=4)            # what dlfs.load does with a saved record
     assert type(rebuilt) is Dense and rebuilt.get_config() == config
     np.testing.assert_array_equal(rebuilt.weights, layer.weights)
     assert rebuilt.weights.dtype == layer.weights.dtype
