@@ -1,6 +1,7 @@
 """dlfs.activations: ReLU, Sigmoid, Tanh and Softmax against independent formulas, finite
 differences and the explicit softmax Jacobian; numerical safety, dtypes and bad input."""
 
+import re
 import warnings
 
 import numpy as np
@@ -10,7 +11,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from dlfs import ReLU, Sigmoid, Softmax, Tanh, check_layer_gradients
-from dlfs._checks import as_float_array, check_dvalues
+from dlfs.activations import as_float_array
+from dlfs.validation import check_dvalues
 
 try:
     from scipy.special import softmax as reference_softmax
@@ -238,3 +240,16 @@ def test_as_float_array_keeps_floats_and_widens_the_rest():
     assert as_float_array(x32) is x32
     assert as_float_array([[True, False]]).dtype == np.float64
     np.testing.assert_array_equal(as_float_array(np.array([[1, -2]], dtype=np.int8)), [[1.0, -2.0]])
+
+
+@pytest.mark.parametrize("shape", [(2, 0), (0,), (3, 4, 0), ()], ids=str)
+def test_softmax_on_zero_classes_is_named_not_a_bare_numpy_error(shape):
+    """Without its check, Softmax would fail inside np.max ("zero-size array to reduction
+    operation maximum which has no identity"), or return an empty array for (0,)."""
+    with pytest.raises(ValueError, match=rf"Softmax needs at least one class along the last axis, "
+                                         rf"got shape {re.escape(str(shape))}"):
+        Softmax().forward(np.zeros(shape))
+
+
+def test_softmax_on_one_class_gives_ones():
+    np.testing.assert_array_equal(Softmax().forward(np.array([[-3.0], [7.0]])), [[1.0], [1.0]])
