@@ -52,22 +52,29 @@ def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
 
 
 # %% chapters/02-backpropagation.md cell 16
-def check_layer_gradients(layer, inputs: np.ndarray, h: float = 1e-6, rng=0) -> dict[str, float]:
-    """Compare ``layer.backward`` with central differences; relative error per array.
+def check_layer_gradients(layer, inputs: np.ndarray, h: float = 1e-6,
+                          rng=0) -> dict[str, float]:
+    """Compare ``layer.backward`` with central differences; an error per array.
 
-    ``inputs`` is a batch the layer accepts, e.g. (N, n_inputs) for Dense. The scalar
-    L = sum(forward(inputs) * G), for a fixed random G shaped like the output (drawn from
-    ``rng``, a seed or Generator), has dL/d(outputs) = G. Returns {"inputs": error, <parameter name>: error, ...}
-    for d(inputs) and every array in ``layer.parameters()``, against ``layer.gradients()``.
-    The parameters are nudged in place and restored. Use float64 layers: float32 is too
-    coarse for finite differences, and a layer whose outputs are not float64 gets a warning.
+    ``inputs`` is a batch the layer accepts, e.g. (N, n_inputs) for Dense. The
+    scalar L = sum(forward(inputs) * G), for a fixed random G shaped like the
+    output (drawn from ``rng``, a seed or Generator), has dL/d(outputs) = G.
+    Returns {"inputs": error, <parameter name>: error, ...} for d(inputs) and
+    every array in ``layer.parameters()``, against ``layer.gradients()``. The
+    parameters are nudged in place and restored. Use float64 layers: float32 is
+    too coarse for finite differences, and a layer whose outputs or parameters
+    are not float64 gets a warning that names them.
     """
     inputs = np.array(inputs, dtype=np.float64)
     outputs = layer.forward(inputs)
-    if outputs.dtype != np.float64:
-        warnings.warn(f"{type(layer).__name__} computes in {outputs.dtype}: finite differences need float64 "
-                      "(build it with dtype=np.float64), or the errors measure rounding, not backward",
-                      stacklevel=2)
+    checked = {"outputs": outputs} | layer.parameters()
+    coarse = [f"{name} in {array.dtype}" for name, array in checked.items()
+              if array.dtype != np.float64]
+    if coarse:
+        warnings.warn(f"{type(layer).__name__} has {', '.join(coarse)}: "
+                      "finite differences need float64 (build it with "
+                      "dtype=np.float64), or the errors measure rounding, "
+                      "not backward", stacklevel=2)
     upstream = np.random.default_rng(rng).standard_normal(outputs.shape)
     layer.backward(upstream)
     analytic = {"inputs": layer.dinputs.copy()}

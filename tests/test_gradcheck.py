@@ -1,5 +1,7 @@
 """dlfs.gradcheck: the numerical gradient, the relative error and the layer checker."""
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -137,10 +139,41 @@ def test_a_layer_without_parameters_is_checked_on_its_inputs_only():
 
 def test_float32_is_too_coarse_for_finite_differences():
     batch = rng(1).standard_normal((8, 5))
-    with pytest.warns(UserWarning, match=r"Dense computes in float32: finite differences need float64"):
+    with pytest.warns(UserWarning, match=r"Dense has outputs in float32, weights in float32, "
+                      r"biases in float32: finite differences need float64"):
         coarse = check_layer_gradients(Dense(5, 7, rng=0, dtype=np.float32), batch)
-    fine = check_layer_gradients(Dense(5, 7, rng=0, dtype=np.float64), batch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")           # float64 throughout: no warning
+        fine = check_layer_gradients(Dense(5, 7, rng=0, dtype=np.float64), batch)
     assert min(coarse.values()) > 1e-4 > 1e-7 > max(fine.values())
+
+
+class Float32Weights(Layer):
+    """float32 weights, float64 arithmetic: the outputs look fine, the nudges do not."""
+
+    def __init__(self):
+        self.weights = rng(3).standard_normal((5, 2)).astype(np.float32)
+
+    def forward(self, inputs, training=False):
+        self.inputs = inputs
+        return inputs @ self.weights.astype(np.float64)
+
+    def backward(self, dvalues):
+        self.dweights = self.inputs.T @ dvalues
+        self.dinputs = dvalues @ self.weights.T.astype(np.float64)
+        return self.dinputs
+
+    def parameters(self):
+        return {"weights": self.weights}
+
+    def gradients(self):
+        return {"weights": self.dweights}
+
+
+def test_float32_parameters_are_warned_about_even_with_float64_outputs():
+    with pytest.warns(UserWarning, match=r"Float32Weights has weights in float32: finite"):
+        errors = check_layer_gradients(Float32Weights(), rng(1).standard_normal((4, 5)))
+    assert errors["weights"] > 1e-4 > 1e-7 > errors["inputs"]
 
 
 def test_the_check_leaves_the_parameters_as_they_were():
