@@ -12,7 +12,7 @@ from hypothesis.extra.numpy import arrays
 
 from dlfs import (BinaryCrossEntropy, CategoricalCrossEntropy, Loss, MeanSquaredError, Sigmoid, Softmax, accuracy,
                   numerical_gradient, relative_error, softmax_cross_entropy_backward)
-from dlfs._checks import class_indices
+from dlfs.validation import class_indices
 from dlfs.losses import binary_accuracy, sigmoid_binary_cross_entropy_backward
 
 TOLERANCE = 1e-7          # relative error of an analytic gradient against central differences, float64
@@ -170,8 +170,23 @@ def test_clipping_caps_the_loss_at_minus_log_epsilon():
     # float32: 1 - 1e-7 rounds to 1 - 2**-23, two float32 steps below 1
     assert BinaryCrossEntropy().calculate(np.array([[1.0]], dtype=np.float32), [[0.0]]) == pytest.approx(
         23 * math.log(2), rel=1e-6)
-    with pytest.raises(ValueError, match=r"epsilon must be in \(0, 0.5\)"):
+    with pytest.raises(ValueError, match=r"epsilon must be a finite number > 0 and < 0.5, got 0"):
         CategoricalCrossEntropy(epsilon=0)
+
+
+@pytest.mark.parametrize("loss_class", [CategoricalCrossEntropy, BinaryCrossEntropy], ids=lambda c: c.__name__)
+@pytest.mark.parametrize("epsilon, error, message", [
+    ("1e-7", TypeError, r"epsilon must be a real number > 0 and < 0.5, got '1e-7' \(a str\)"),
+    (True, TypeError, r"epsilon must be a real number > 0 and < 0.5, got True \(a bool\)"),
+    (None, TypeError, r"epsilon must be a real number"),
+    (0.5, ValueError, r"epsilon must be a finite number > 0 and < 0.5, got 0.5"),
+    (-1e-7, ValueError, r"epsilon must be a finite number > 0 and < 0.5"),
+    (np.nan, ValueError, r"epsilon must be a finite number > 0 and < 0.5, got nan"),
+])
+def test_epsilon_must_be_a_real_number_named_in_the_error(loss_class, epsilon, error, message):
+    """A string or a bool is not silently taken as a number (True would be 1.0)."""
+    with pytest.raises(error, match=message):
+        loss_class(epsilon=epsilon)
 
 
 # --- no silent broadcasting, and bad input ----------------------------------------------------
@@ -298,12 +313,118 @@ def test_sigmoid_fused_gradient_stays_exact_for_a_confident_float32_mistake():
         sigmoid_binary_cross_entropy_backward(probs, np.array([[2.0, 0.0]]))
 
 
-# --- the registry -------------------------------------------------------------------------------
+# --- check_input=False: the unchecked kernels that fit runs inside its loop ------------------------
 
-def test_every_loss_subclass_is_registered_by_module_and_name_even_when_defined_later():
-    assert Loss.registry["dlfs.losses.BinaryCrossEntropy"] is BinaryCrossEntropy
+def unchecked_cases():
+    """(loss, y_pred, y_true as a user passes it, n_outputs): float64 and float32 predictions."""
+    rng = np.random.default_rng(13)
+    for dtype in (np.float64, np.float32):
+        probs, labels = random_probabilities(rng, 6, 4).astype(dtype), rng.integers(0, 4, 6)
+        probs[0, labels[0]] = 0.0                                  # clipping must act the same
+        name = np.dtype(dtype).name
+        yield pytest.param(CategoricalCrossEntropy(), probs, labels, 4, id=f"cce-labels-{name}")
+        yield pytest.param(CategoricalCrossEntropy(), probs, np.eye(4, dtype=int)[labels], 4,
+                           id=f"cce-one-hot-{name}")                         # one-hot -> indices
+        yield pytest.param(CategoricalCrossEntropy(), probs, np.eye(4, dtype=bool)[labels], 4,
+                           id=f"cce-bool-one-hot-{name}")
+        sig = rng.uniform(0, 1, (6, 3)).astype(dtype)
+        sig[1, 1] = 1.0
+        yield pytest.param(BinaryCrossEntropy(), sig, rng.integers(0, 2, (6, 3)).astype(float), 3, id=f"bce-{name}")
+        yield pytest.param(BinaryCrossEntropy(), sig[:, :1], rng.uniform(0, 1, (6, 1)), 1, id=f"bce-soft-{name}")
+        yield pytest.param(MeanSquaredError(), rng.standard_normal((6, 2)).astype(dtype),
+                           rng.standard_normal((6, 2)), 2, id=f"mse-{name}")
 
-    class HuberLikeLoss(MeanSquaredError):
-        pass
 
-    assert Loss.registry[f"{__name__}.{HuberLikeLoss.__qualname__}"] is HuberLikeLoss
+def assert_identical(unchecked, checked):
+    """Bit for bit: same type, same dtype, same bytes (NaN-free, so == is exact)."""
+    assert type(unchecked) is type(checked)
+    if isinstance(checked, np.ndarray):
+        assert unchecked.dtype == checked.dtype and unchecked.shape == checked.shape
+        assert unchecked.tobytes() == checked.tobytes()
+    else:
+        assert unchecked == checked
+
+
+@pytest.mark.parametrize("loss, y_pred, y_true, n_outputs", list(unchecked_cases()))
+def test_unchecked_calls_equal_the_checked_ones_bit_for_bit(loss, y_pred, y_true, n_outputs):
+    """With ``check_input=False`` and targets as ``check_targets`` returns them, every method gives
+    exactly what the checked call gives on the targets as the user passed them."""
+    targets = loss.check_targets(y_true, n_outputs)
+    for method in ("forward", "backward", "calculate"):
+        checked = getattr(loss, method)(y_pred, y_true)
+        checked = checked.copy() if isinstance(checked, np.ndarray) else checked   # backward reuses dinputs
+        assert_identical(getattr(loss, method)(y_pred, targets, check_input=False), checked)
+    if loss.metric_name:
+        assert_identical(loss.metric(y_pred, targets, check_input=False), loss.metric(y_pred, y_true))
+    if not isinstance(loss, MeanSquaredError):
+        assert_identical(loss.fused_backward(y_pred, targets, check_input=False), loss.fused_backward(y_pred, y_true))
+
+
+def test_the_module_level_kernels_have_the_same_unchecked_path():
+    rng = np.random.default_rng(14)
+    probs, labels = random_probabilities(rng, 8, 3), rng.integers(0, 3, 8)
+    one_hot = np.eye(3)[labels]
+    indices = CategoricalCrossEntropy().check_targets(one_hot, 3)
+    assert_identical(softmax_cross_entropy_backward(probs, indices, check_input=False),
+                     softmax_cross_entropy_backward(probs, one_hot))
+    assert_identical(accuracy(probs, indices, check_input=False), accuracy(probs, one_hot))
+    p, t = rng.uniform(0, 1, (8, 2)), rng.integers(0, 2, (8, 2)).astype(float)
+    assert_identical(sigmoid_binary_cross_entropy_backward(p, t, check_input=False),
+                     sigmoid_binary_cross_entropy_backward(p, t))
+    assert_identical(binary_accuracy(p, t, check_input=False), binary_accuracy(p, t))
+    assert_identical(accuracy(p[:, :1], t[:, :1], check_input=False), accuracy(p[:, :1], t[:, :1]))
+
+
+def test_check_input_false_really_skips_the_checks():
+    """The point of the flag: no pass over the values. Scores that are not probabilities go
+    through unchecked (and are refused when checked)."""
+    scores, labels = np.array([[2.0, -1.0, 0.5]]), np.array([0])
+    loss = CategoricalCrossEntropy()
+    assert np.isfinite(loss.forward(scores, labels, check_input=False)).all()
+    with pytest.raises(ValueError, match="must hold probabilities"):
+        loss.forward(scores, labels)
+
+
+def test_check_targets_gives_the_form_the_arithmetic_uses():
+    labels = np.array([2, 0, 1])
+    np.testing.assert_array_equal(CategoricalCrossEntropy().check_targets(np.eye(3)[labels], 3), labels)
+    np.testing.assert_array_equal(CategoricalCrossEntropy().check_targets(labels, 3), labels)
+    with pytest.raises(ValueError, match=r"y must hold class indices in \[0, 2\]"):
+        CategoricalCrossEntropy().check_targets(np.array([0, 3, 1]), 3)
+    with pytest.raises(ValueError, match=r"y must have the shape \(batch, features\).*y.reshape\(-1, 1\)"):
+        BinaryCrossEntropy().check_targets(np.array([0.0, 1.0]), 1)
+    with pytest.raises(ValueError, match=r"y must hold targets in \[0, 1\]"):
+        BinaryCrossEntropy().check_targets(np.array([[0.0], [2.0]]), 1)
+    with pytest.raises(ValueError, match=r"y must be finite"):
+        MeanSquaredError().check_targets(np.array([[0.0], [np.inf]]), 1)
+
+
+# --- rebuilding a loss: dlfs's own classes by full name, others through custom_objects ----------
+
+@pytest.mark.parametrize("loss", [CategoricalCrossEntropy(epsilon=1e-6), BinaryCrossEntropy(epsilon=1e-5),
+                                  MeanSquaredError()], ids=lambda loss: type(loss).__name__)
+def test_get_config_rebuilds_the_loss(loss):
+    rebuilt = type(loss)(**loss.get_config())
+    assert type(rebuilt) is type(loss) and rebuilt.get_config() == loss.get_config()
+
+
+def test_there_is_no_class_registry_to_fill():
+    """One mechanism serves layers, losses and optimizers (the saving module looks dlfs's own
+    classes up by full name); no base class keeps a registry or hooks its subclasses."""
+    import dlfs
+    for base in (dlfs.Layer, dlfs.Loss, dlfs.Optimizer):
+        assert "registry" not in vars(base) and "__init_subclass__" not in vars(base)
+
+
+class HuberLikeLoss(MeanSquaredError):
+    pass
+
+
+def test_a_loss_defined_outside_dlfs_loads_only_through_custom_objects(tmp_path):
+    import dlfs
+    model = dlfs.Model([dlfs.Dense(2, 1, rng=0)], loss=HuberLikeLoss(), optimizer=dlfs.SGD(0.1))
+    path = tmp_path / "model.npz"
+    dlfs.save(model, path)
+    with pytest.raises(ValueError, match="custom_objects"):
+        dlfs.load(path)
+    assert type(dlfs.load(path, custom_objects={"HuberLikeLoss": HuberLikeLoss}).loss) is HuberLikeLoss
