@@ -6,6 +6,7 @@ L2 weight decay and Adam's epsilon), not from the dlfs code. Torch itself is com
 
 import gc
 import math
+import re
 
 import numpy as np
 import pytest
@@ -298,5 +299,49 @@ def test_bad_hyperparameters_name_the_argument(make, name):
 
 
 def test_non_numeric_hyperparameter_is_a_type_error():
-    with pytest.raises(TypeError, match="learning_rate must be a number"):
+    with pytest.raises(TypeError, match=r"learning_rate must be a real number > 0, got None \(a NoneType\)"):
         SGD(learning_rate=None)
+
+
+NOT_REAL = [("0.1", "str"), (True, "bool"), (False, "bool"), (np.True_, "bool"), ([0.1], "list"),
+            (0.1 + 0j, "complex")]
+
+
+@pytest.mark.parametrize("value, kind", NOT_REAL, ids=lambda v: repr(v))
+@pytest.mark.parametrize("make, name", [
+    (lambda v: SGD(learning_rate=v), "learning_rate"),
+    (lambda v: Adam(learning_rate=v), "learning_rate"),
+    (lambda v: SGD(momentum=v), "momentum"),
+    (lambda v: Adam(epsilon=v), "epsilon"),
+    (lambda v: Adam(beta_1=v), "beta_1"),
+    (lambda v: SGD(weight_decay=v), "weight_decay"),
+    (lambda v: Adam(learning_rate_decay=v), "learning_rate_decay"),
+], ids=["SGD.learning_rate", "Adam.learning_rate", "SGD.momentum", "Adam.epsilon", "Adam.beta_1",
+        "SGD.weight_decay", "Adam.learning_rate_decay"])
+def test_a_string_or_a_bool_is_refused_naming_the_argument(make, name, value, kind):
+    """Not silently accepted ("0.1" used to pass; True became 1.0): a TypeError that names the
+    argument, what was expected and what came."""
+    with pytest.raises(TypeError, match=rf"^{name} must be a real number .*got {re.escape(repr(value))} "
+                                        rf"\(a {kind}"):
+        make(value)
+
+
+@pytest.mark.parametrize("value", [np.float32(0.25), np.float64(0.25), np.int64(1), 1])
+def test_numpy_and_integer_numbers_are_accepted_and_kept_as_floats(value):
+    sgd = SGD(learning_rate=value)
+    assert type(sgd.learning_rate) is float and sgd.learning_rate == float(value)
+    assert type(sgd.get_config()["learning_rate"]) is float
+
+
+def test_a_later_assignment_is_checked_as_the_constructor_checks():
+    """Settings are checked where they can change, when assigned (no re-check per fit)."""
+    sgd, adam = SGD(learning_rate=0.1, momentum=0.9), Adam()
+    sgd.learning_rate = 0.05                              # a schedule lowering it between fits
+    assert sgd.learning_rate == 0.05
+    with pytest.raises(TypeError, match=r"^learning_rate must be a real number > 0, got '0.1'"):
+        sgd.learning_rate = "0.1"
+    with pytest.raises(ValueError, match=r"^momentum must be a finite number >= 0 and < 1, got 1.0"):
+        sgd.momentum = 1.0
+    with pytest.raises(TypeError, match=r"^epsilon must be a real number > 0, got True"):
+        adam.epsilon = True
+    assert (sgd.learning_rate, sgd.momentum, adam.epsilon) == (0.05, 0.9, 1e-8)   # refused: unchanged
