@@ -224,18 +224,17 @@ class Interleave(Callback):
     def __init__(self, rivals: dict):
         self.rivals = rivals
 
-    def on_train_begin(self, model) -> None:
+    def on_train_begin(self, logs=None) -> None:
         self.times = {"dlfs": [], **{name: [] for name in self.rivals}}
         self.mark = time.perf_counter()
 
-    def on_epoch_end(self, model, epoch: int, logs: dict[str, float]) -> bool:
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
         self.times["dlfs"].append(time.perf_counter() - self.mark)
         for name, one_epoch in self.rivals.items():
             time.sleep(PAUSE_S)
             self.times[name].append(seconds(one_epoch))
         time.sleep(PAUSE_S)
         self.mark = time.perf_counter()
-        return False
 
 
 def peak_memory_per_epoch(model: Model, X, y, epochs: int = 3) -> list[int]:

@@ -11,9 +11,9 @@ import math
 
 import numpy as np
 
-from dlfs._checks import check_count, check_dvalues, check_fraction, check_positive
 from dlfs.layers import Layer
 from dlfs.model import Callback
+from dlfs.validation import check_count, check_dvalues, check_real, check_rng
 
 
 # %% chapters/08-generalisation.md cell 7
@@ -26,7 +26,7 @@ def l2_penalty(layers_or_model, weight_decay: float) -> float:
     ``torch.optim``): the gradient of this penalty with respect to an array ``p`` is
     ``weight_decay * p``, of p's shape.
     """
-    weight_decay = check_positive("weight_decay", weight_decay, allow_zero=True)
+    weight_decay = check_real("weight_decay", weight_decay, at_least=0)
     layers = getattr(layers_or_model, "layers", layers_or_model)
     total = 0.0
     for layer in layers:
@@ -52,8 +52,8 @@ class Dropout(Layer):
     """
 
     def __init__(self, rate: float, rng=None):
-        self.rate = check_fraction("rate", rate)
-        self.rng = np.random.default_rng(rng)  # a seed, None, or a Generator (used as it is)
+        self.rate = check_real("rate", rate, at_least=0, below=1)
+        self.rng = check_rng(rng)  # a seed, None, or a Generator (used as it is)
         self.mask = None
         self.output = None
 
@@ -101,56 +101,64 @@ class Dropout(Layer):
 
 # %% chapters/08-generalisation.md cell 17
 class EarlyStopping(Callback):
-    """Stop ``Model.fit`` when ``monitor`` has not improved for ``patience`` epochs; restore the best weights.
+    """Stop ``Model.fit`` when ``monitor`` has not improved for ``patience``
+    epochs; restore the best weights.
 
-    ``monitor`` is a key of the epoch's logs (``"val_loss"``, ``"val_accuracy"``, ...). ``mode`` says
-    which way is better: "min" (losses), "max" (accuracies), or "auto" (the default): "max" if the
-    key contains "acc", else "min". An epoch improves on the best value so far only if it is better
-    by more than ``min_delta``. After ``patience`` epochs in a row without improvement,
-    ``on_epoch_end`` returns True and training stops. With ``restore_best_weights``,
-    ``on_train_end`` puts back the weights of the best epoch (whether or not training stopped
-    early). After training, ``best`` is the best value, ``best_epoch`` its epoch (counted from 1,
-    as by ``fit``), and ``stopped_epoch`` the epoch at which training was stopped (None if it ran
-    to the end).
+    ``monitor`` is a key of the epoch's logs (``"val_loss"``,
+    ``"val_accuracy"``, ...). ``mode`` says which way is better: "min"
+    (losses), "max" (accuracies), or "auto" (the default): "max" if the key
+    contains "acc", else "min". An epoch improves on the best value so far
+    only if it is better by more than ``min_delta``. After ``patience`` epochs
+    in a row without improvement, it sets ``self.model.stop_training = True``.
+    With ``restore_best_weights``, ``on_train_end`` puts back the weights of
+    the best epoch (whether or not training stopped early). After training,
+    ``best`` is the best value, ``best_epoch`` its epoch and ``stopped_epoch``
+    the epoch after which training stopped (None if it ran to the end), both
+    counted from 1, as ``fit`` prints them.
     """
 
-    def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0,
-                 restore_best_weights: bool = True, mode: str = "auto"):
+    def __init__(self, monitor: str = "val_loss", patience: int = 5,
+                 min_delta: float = 0.0, restore_best_weights: bool = True,
+                 mode: str = "auto"):
         if not isinstance(monitor, str):
-            raise TypeError(f"monitor must be the name of a logged figure such as 'val_loss', got {monitor!r}")
+            raise TypeError("monitor must be the name of a logged figure such "
+                            f"as 'val_loss', got {monitor!r}")
         if mode not in ("min", "max", "auto"):
             raise ValueError(f"mode must be 'min', 'max' or 'auto', got {mode!r}")
-        self.monitor, self.patience, self.mode = monitor, check_count("patience", patience), mode
+        self.monitor, self.mode = monitor, mode
+        self.patience = check_count("patience", patience)
+        self.min_delta = check_real("min_delta", min_delta, at_least=0)
         self.maximise = mode == "max" or (mode == "auto" and "acc" in monitor)
-        self.min_delta = check_positive("min_delta", min_delta, allow_zero=True)
         self.restore_best_weights = bool(restore_best_weights)
-        self.on_train_begin(None)
+        self.on_train_begin()
 
-    def on_train_begin(self, model) -> None:
-        self.best, self.best_epoch, self.stopped_epoch = -math.inf if self.maximise else math.inf, None, None
-        self.wait, self.best_weights = 0, None
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.best = -math.inf if self.maximise else math.inf
+        self.best_epoch = self.stopped_epoch = self.best_weights = None
+        self.wait = 0
 
-    def on_epoch_end(self, model, epoch: int, logs: dict[str, float]) -> bool:
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = logs or {}
         if self.monitor not in logs:
-            hint = " (pass validation_data to fit)" if self.monitor.startswith("val_") else ""
-            raise ValueError(f"EarlyStopping monitors {self.monitor!r}, but the epoch's logs hold only "
-                             f"{sorted(logs)}{hint}")
+            hint = (" (pass validation_data to fit)"
+                    if self.monitor.startswith("val_") else "")
+            raise ValueError(f"EarlyStopping monitors {self.monitor!r}, but the "
+                             f"epoch's logs hold only {sorted(logs)}{hint}")
         value = float(logs[self.monitor])
         if self.maximise:
             improved = value > self.best + self.min_delta
         else:
             improved = value < self.best - self.min_delta
         if improved:
-            self.best, self.best_epoch, self.wait = value, epoch, 0
+            self.best, self.best_epoch, self.wait = value, epoch + 1, 0
             if self.restore_best_weights:
-                self.best_weights = model.get_weights()
-            return False
+                self.best_weights = self.model.get_weights()
+            return
         self.wait += 1
         if self.wait >= self.patience:
-            self.stopped_epoch = epoch
-            return True
-        return False
+            self.stopped_epoch = epoch + 1          # as fit prints it
+            self.model.stop_training = True
 
-    def on_train_end(self, model) -> None:
+    def on_train_end(self, logs: dict | None = None) -> None:
         if self.restore_best_weights and self.best_weights is not None:
-            model.set_weights(self.best_weights)
+            self.model.set_weights(self.best_weights)

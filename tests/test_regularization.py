@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 from dlfs import (SGD, Adam, CategoricalCrossEntropy, Dense, Layer, Model, ReLU, Softmax, numerical_gradient,
-                  relative_error, _saving)
+                  relative_error)
 from dlfs.model import Callback
 from dlfs.regularization import Dropout, EarlyStopping, l2_penalty
+from dlfs.saving import load, save
 
 
 def positive_data(shape, seed=0, dtype=np.float64) -> np.ndarray:
@@ -40,9 +41,9 @@ def classifier(dropout=0.0, width=16, dtype=np.float32, seed=0, optimizer=None) 
 
 # Dropout -----------------------------------------------------------------------------------------
 
-def test_dropout_is_a_registered_layer():
+def test_dropout_is_a_layer_known_by_its_full_name():
     assert issubclass(Dropout, Layer)
-    assert Layer.registry["dlfs.regularization.Dropout"] is Dropout
+    assert f"{Dropout.__module__}.{Dropout.__qualname__}" == "dlfs.regularization.Dropout"
 
 
 def test_evaluation_mode_is_the_identity_forward_and_backward():
@@ -132,8 +133,19 @@ def test_rate_zero_keeps_everything_in_training():
 
 @pytest.mark.parametrize("rate", [-0.1, 1.0, 1.5, float("nan")])
 def test_rate_outside_zero_one_raises_naming_rate(rate):
-    with pytest.raises(ValueError, match=r"rate must be in \[0, 1\)"):
+    with pytest.raises(ValueError, match=r"rate must be a finite number >= 0 and < 1"):
         Dropout(rate)
+
+
+@pytest.mark.parametrize("rate", ["0.5", True, None])
+def test_a_rate_that_is_not_a_number_raises_naming_rate(rate):
+    with pytest.raises(TypeError, match=r"rate must be a real number"):
+        Dropout(rate)
+
+
+def test_a_bad_seed_raises_naming_rng():
+    with pytest.raises(ValueError, match=r"rng must be None, a seed"):
+        Dropout(0.5, rng=-1)
 
 
 def test_backward_before_forward_raises():
@@ -185,8 +197,8 @@ def test_a_model_with_dropout_survives_save_and_load(tmp_path):
     X, _ = blobs()
     model = classifier(dropout=0.3)
     path = tmp_path / "dropout.npz"
-    model.save(path)
-    restored = Model.load(path)
+    save(model, path)
+    restored = load(path)
     dropouts = [layer for layer in restored.layers if isinstance(layer, Dropout)]
     assert len(dropouts) == 1 and dropouts[0].rate == 0.3
     assert np.array_equal(restored.predict(X), model.predict(X))
@@ -197,9 +209,9 @@ def test_training_a_loaded_model_with_dropout_repeats_the_original(tmp_path):
     model = classifier(dropout=0.3, optimizer=SGD(0.05))
     model.fit(X, y, epochs=2, batch_size=16, rng=0, verbose=0)
     path = tmp_path / "dropout.npz"
-    model.save(path)
+    save(model, path)
     runs = []
-    for source in (lambda: Model.load(path), lambda: Model.load(path), lambda: model):
+    for source in (lambda: load(path), lambda: load(path), lambda: model):
         trained = source()
         trained.optimizer = SGD(0.05)
         trained.fit(X, y, epochs=2, batch_size=16, rng=1, verbose=0)
@@ -288,15 +300,19 @@ def tiny_model() -> Model:
 
 
 def run_logs(stopper, model, values, key="val_loss"):
-    """Feed ``values`` as one epoch each, setting the weights to the epoch number first.
+    """Feed ``values`` as one epoch each, as fit does (the epoch's index from 0, as in Keras),
+    setting the weights to the epoch number as fit prints it (from 1) first.
 
-    Returns the list of what on_epoch_end returned, up to and including the first True.
+    Returns, epoch by epoch, whether the callback asked to stop, up to the first True.
     """
-    stopper.on_train_begin(model)
+    stopper.set_model(model)
+    model.stop_training = False
+    stopper.on_train_begin()
     answers = []
-    for epoch, value in enumerate(values, start=1):
-        model.set_weights([np.full_like(w, epoch) for w in model.get_weights()])
-        answers.append(stopper.on_epoch_end(model, epoch, {"loss": 0.0, key: value}))
+    for index, value in enumerate(values):
+        model.set_weights([np.full_like(w, index + 1) for w in model.get_weights()])
+        stopper.on_epoch_end(index, {"loss": 0.0, key: value})
+        answers.append(model.stop_training)
         if answers[-1]:
             break
     return answers
@@ -304,6 +320,19 @@ def run_logs(stopper, model, values, key="val_loss"):
 
 def test_early_stopping_is_a_callback():
     assert isinstance(EarlyStopping(), Callback)
+
+
+def test_the_hooks_take_keras_arguments():
+    model, stopper = tiny_model(), EarlyStopping(monitor="loss", patience=1)
+    stopper.set_model(model)
+    assert stopper.model is model
+    stopper.on_train_begin()                         # logs=None, as Keras calls it
+    stopper.on_epoch_end(0, logs={"loss": 1.0})
+    stopper.on_epoch_end(1, {"loss": 2.0})
+    assert model.stop_training and stopper.stopped_epoch == 2 and stopper.best_epoch == 1
+    stopper.on_train_end()
+    with pytest.raises(ValueError, match=r"monitors 'loss', but the epoch's logs hold only \[\]"):
+        stopper.on_epoch_end(2)                      # no logs at all
 
 
 def test_stops_after_patience_epochs_without_improvement_and_restores_the_best():
@@ -315,7 +344,7 @@ def test_stops_after_patience_epochs_without_improvement_and_restores_the_best()
     assert (stopper.best_epoch, stopper.best, stopper.stopped_epoch) == (3, 0.5, 6)
     snapshot_at_best = [np.full_like(w, 3) for w in model.get_weights()]
     assert all(np.all(w == 6) for w in model.get_weights())
-    stopper.on_train_end(model)
+    stopper.on_train_end()
     for restored, expected in zip(model.get_weights(), snapshot_at_best):
         assert np.array_equal(restored, expected)
 
@@ -339,7 +368,7 @@ def test_never_stopping_leaves_stopped_epoch_none_and_still_restores_the_best():
     stopper = EarlyStopping(patience=5)
     run_logs(stopper, model, [1.0, 0.5, 0.6])
     assert stopper.stopped_epoch is None and stopper.best_epoch == 2
-    stopper.on_train_end(model)
+    stopper.on_train_end()
     assert all(np.all(w == 2) for w in model.get_weights())
 
 
@@ -347,7 +376,7 @@ def test_restore_best_weights_false_keeps_the_last_weights():
     model = tiny_model()
     stopper = EarlyStopping(patience=1, restore_best_weights=False)
     run_logs(stopper, model, [0.5, 0.9])
-    stopper.on_train_end(model)
+    stopper.on_train_end()
     assert all(np.all(w == 2) for w in model.get_weights())
 
 
@@ -362,7 +391,7 @@ def test_accuracy_is_maximised_by_default_and_the_highest_epoch_restored():
     answers = run_logs(stopper, model, [0.50, 0.70, 0.90, 0.80, 0.85, 0.60, 0.95], key="val_accuracy")
     assert answers == [False, False, False, False, False, True]
     assert (stopper.best_epoch, stopper.best, stopper.stopped_epoch) == (3, 0.90, 6)
-    stopper.on_train_end(model)
+    stopper.on_train_end()
     assert all(np.all(w == 3) for w in model.get_weights())
 
 
@@ -432,6 +461,8 @@ def test_bad_patience_raises(patience):
 def test_bad_min_delta_and_monitor_raise():
     with pytest.raises(ValueError, match="min_delta"):
         EarlyStopping(min_delta=-1.0)
+    with pytest.raises(TypeError, match="min_delta must be a real number"):
+        EarlyStopping(min_delta="0.1")
     with pytest.raises(TypeError, match="monitor"):
         EarlyStopping(monitor=3)
 
@@ -441,50 +472,24 @@ def test_dropout_refuses_integer_inputs():
         Dropout(0.5).forward(np.ones((2, 2), dtype=np.int64), training=True)
 
 
-def test_the_architecture_record_is_the_same_before_and_after_training():
+def test_the_layer_configs_are_the_same_before_and_after_training():
     X, y = blobs()
     model = classifier(dropout=0.3)
-    before = _saving.architecture(model)
+    before = [layer.get_config() for layer in model.layers]
     model.fit(X, y, epochs=2, batch_size=16, rng=0, verbose=0)
-    assert _saving.architecture(model) == before
+    assert [layer.get_config() for layer in model.layers] == before
 
 
-def older_record(model, format_name: str) -> dict:
-    """The architecture record as dlfs.Model/1 and /2 wrote it: bare class names, no optimizer, eps."""
-    record = _saving.architecture(model)
-    record["format"] = format_name
-    del record["optimizer"]
-    for spec in [*record["layers"], record["loss"]]:
-        spec["class"] = spec["class"].rpartition(".")[2]
-    record["loss"]["config"] = {"eps": value for value in record["loss"]["config"].values()}
-    return record
-
-
-def test_a_file_of_the_format_before_the_optimizer_still_loads(tmp_path):
+def test_a_saved_model_with_dropout_draws_the_masks_the_original_draws_next(tmp_path):
     X, y = blobs()
     model = classifier(dropout=0.3, optimizer=SGD(0.05))
     model.fit(X, y, epochs=1, batch_size=16, rng=0, verbose=0)
-    path = tmp_path / "v2.npz"
-    arrays = _saving.model_arrays(model, with_optimizer=False)
-    np.savez(path, architecture=np.array(json.dumps(older_record(model, "dlfs.Model/2"))), **arrays)
-    restored = Model.load(path)
-    assert restored.optimizer is None and restored.loss.epsilon == model.loss.epsilon
+    save(model, tmp_path / "dropout.npz")
+    restored = load(tmp_path / "dropout.npz")
     for ours, theirs in zip(restored.get_weights(), model.get_weights()):
         np.testing.assert_array_equal(ours, theirs)
     np.testing.assert_array_equal(restored.predict(X), model.predict(X))
-
-
-def test_a_file_of_the_older_format_with_state_in_the_config_still_loads(tmp_path):
-    X, y = blobs()
-    model = classifier(dropout=0.3, optimizer=SGD(0.05))
-    model.fit(X, y, epochs=1, batch_size=16, rng=0, verbose=0)
     dropout = next(i for i, layer in enumerate(model.layers) if isinstance(layer, Dropout))
-    record = older_record(model, "dlfs.Model/1")      # rewrite it as dlfs.Model/1 stored it
-    record["layers"][dropout]["config"]["rng_state"] = model.layers[dropout].rng.bit_generator.state
-    path = tmp_path / "old.npz"
-    parameters = {key: array for key, array in _saving.model_arrays(model, False).items() if ".state." not in key}
-    np.savez(path, architecture=np.array(json.dumps(record)), **parameters)
-    restored = Model.load(path)
-    np.testing.assert_array_equal(restored.layers[dropout].state()["rng"], model.layers[dropout].state()["rng"])
     x = np.ones((4, 8))                                # Dropout takes any shape
-    assert np.array_equal(restored.layers[dropout].forward(x, training=True), model.layers[dropout].forward(x, training=True))
+    assert np.array_equal(restored.layers[dropout].forward(x, training=True),
+                          model.layers[dropout].forward(x, training=True))
