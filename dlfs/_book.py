@@ -5,7 +5,7 @@ Generated from chapters/04-losses.md by tools/export.py: do not edit; edit the c
 
 __all__ = ['add_to_class']
 
-# %% chapters/04-losses.md cell 13
+# %% chapters/04-losses.md cell 9
 # dlfs._book: the decorator that lets a class grow over several cells of a chapter.
 def add_to_class(cls):
     """Decorator: add the function below to ``cls`` as a method, so a class grows cell by cell."""

@@ -3,14 +3,21 @@
 Generated from chapters/03-activations.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
 """
 
-__all__ = ['ReLU', 'Sigmoid', 'Tanh', 'Softmax']
+__all__ = ['as_float_array', 'ReLU', 'Sigmoid', 'Tanh', 'Softmax']
 
 # %% chapters/03-activations.md cell 1
 # dlfs.activations: ReLU, sigmoid, tanh and softmax as layers.
 import numpy as np
 
-from dlfs._checks import as_float_array, check_dvalues
+from dlfs.validation import check_dvalues
 from dlfs.layers import Layer
+
+
+# %% chapters/03-activations.md cell 8
+def as_float_array(inputs) -> np.ndarray:
+    """``inputs`` as an array: floating dtypes are kept, anything else (integers, bools) becomes float64."""
+    array = np.asarray(inputs)
+    return array if array.dtype.kind == "f" else array.astype(np.float64)
 
 
 # %% chapters/03-activations.md cell 10
@@ -84,6 +91,8 @@ class Softmax(Layer):
     def forward(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
         """Logits (N, C), array-like -> probabilities (N, C)."""
         inputs = as_float_array(inputs)
+        if inputs.ndim == 0 or inputs.shape[-1] == 0:
+            raise ValueError(f"Softmax needs at least one class along the last axis, got shape {inputs.shape}")
         exp = np.exp(inputs - inputs.max(axis=-1, keepdims=True))   # every exponent <= 0
         exp /= exp.sum(axis=-1, keepdims=True)
         self.output = exp

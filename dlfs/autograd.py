@@ -9,8 +9,6 @@ __all__ = ['Tensor', 'Parameters']
 # dlfs.autograd: a Tensor that records its operations and differentiates them backwards.
 import numpy as np
 
-from dlfs._checks import check_clip_bounds, check_max_axis, check_parameter_tensors, check_seed_gradient
-
 
 # %% chapters/11-autograd.md cell 4
 def _topological_order(root) -> list:
@@ -72,6 +70,62 @@ def _backpropagate(root, seed) -> None:
                 _accumulate(parent, grad)
 
 
+# %% chapters/11-autograd.md cell 12
+def _check_seed_gradient(tensor, gradient) -> np.ndarray:
+    """The gradient that starts ``tensor.backward``: ones for one element, else ``gradient``, copied.
+
+    RuntimeError when the tensor needs no gradient or has several elements and no ``gradient``;
+    ValueError when ``gradient`` has another shape than the tensor.
+    """
+    if not tensor.requires_grad:
+        raise RuntimeError("backward() on a tensor that does not require grad: create the leaves with "
+                           "requires_grad=True")
+    if gradient is None:
+        if tensor.data.size != 1:
+            raise RuntimeError(f"backward() without a gradient works for one element only; this tensor has "
+                               f"shape {tensor.shape}: pass gradient= of that shape, or reduce it first (.sum())")
+        return np.ones_like(tensor.data)
+    gradient = np.array(gradient, dtype=tensor.dtype)    # a copy: the caller's array stays its own
+    if gradient.shape != tensor.shape:
+        raise ValueError(f"gradient must have the tensor's shape {tensor.shape}, got {gradient.shape}")
+    return gradient
+
+
+def _check_max_axis(axis, ndim: int):
+    """``axis`` for max: None (every element) or one int in [-ndim, ndim); TypeError or ValueError otherwise."""
+    if axis is None:
+        return None
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+        raise TypeError(f"max takes one axis (an int) or None, got {axis!r}; for several axes, "
+                        "reshape first")
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"axis {axis} is out of range for a tensor with {ndim} dimensions")
+    return int(axis)
+
+
+def _check_clip_bounds(low, high) -> None:
+    """At least one bound for clip, and low <= high when both are given."""
+    if low is None and high is None:
+        raise ValueError("clip needs min, max or both")
+    if low is not None and high is not None and low > high:
+        raise ValueError(f"clip needs min <= max, got min={low} and max={high}")
+
+
+def _check_parameter_tensors(tensors: dict) -> dict:
+    """Named leaf tensors that require grad, each at most once (an optimizer must update it once)."""
+    if not tensors:
+        raise ValueError("Parameters needs at least one tensor, given by name: Parameters(W=W, b=b)")
+    seen = {}
+    for name, tensor in tensors.items():
+        if not getattr(tensor, "requires_grad", False) or getattr(tensor, "_parents", None) != ():
+            raise TypeError(f"{name} must be a leaf Tensor with requires_grad=True, got {tensor!r}")
+        if id(tensor) in seen:
+            raise ValueError(f"{name} and {seen[id(tensor)]} are the same tensor: name a shared "
+                             "tensor once, or the optimizer would update it twice")
+        seen[id(tensor)] = name
+    return tensors
+
+
 # %% chapters/11-autograd.md cell 13
 class Tensor:
     """An array that remembers how it was made, for reverse-mode automatic differentiation.
@@ -126,7 +180,7 @@ class Tensor:
         A one-element tensor is seeded with 1; any other needs ``gradient``, dL/d(this tensor),
         of its shape. Leaves (the tensors made with ``requires_grad=True``) add to their ``grad``.
         """
-        _backpropagate(self, check_seed_gradient(self, gradient))
+        _backpropagate(self, _check_seed_gradient(self, gradient))
 
     def __repr__(self) -> str:
         flag = ", requires_grad=True" if self.requires_grad else ""
@@ -221,7 +275,7 @@ class Tensor:
     # %% chapters/11-autograd.md cell 23
     def max(self, axis=None, keepdims: bool = False) -> "Tensor":
         """The maximum over one axis (an int) or all (None); at ties the gradient goes to the first."""
-        axis = check_max_axis(axis, self.ndim)
+        axis = _check_max_axis(axis, self.ndim)
         flat = self.data.reshape(-1) if axis is None else self.data
         along = 0 if axis is None else axis
         first = np.expand_dims(flat.argmax(axis=along), along)        # index of the first maximum
@@ -269,7 +323,7 @@ class Tensor:
     # %% chapters/11-autograd.md cell 26
     def clip(self, min=None, max=None) -> "Tensor":
         """Values limited to [min, max] (either may be None); gradient 1 inside, bounds included, 0 outside."""
-        check_clip_bounds(min, max)
+        _check_clip_bounds(min, max)
         x = self.data
         inside = np.ones(x.shape, dtype=bool)
         if min is not None:
@@ -389,7 +443,7 @@ class Parameters:
     """
 
     def __init__(self, **tensors: Tensor):
-        self.tensors = check_parameter_tensors(tensors)
+        self.tensors = _check_parameter_tensors(tensors)
 
     def parameters(self) -> dict[str, np.ndarray]:
         return {name: tensor.data for name, tensor in self.tensors.items()}

@@ -3,14 +3,14 @@
 Generated from chapters/09-convolution.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
 """
 
-__all__ = ['conv_output_size', 'conv2d_loops', 'im2col', 'Conv2D', 'col2im', 'MaxPool2D', 'Flatten']
+__all__ = ['conv_output_size', 'conv2d_loops', 'im2col', 'check_fits', 'Conv2D', 'col2im', 'MaxPool2D', 'Flatten']
 
 # %% chapters/09-convolution.md cell 1
 # dlfs.conv: convolution, max pooling and flattening, for images (N, C, H, W).
 import numpy as np
 
-from dlfs._checks import check_count, check_dvalues, check_fits, check_float_dtype, check_images, check_pair
-from dlfs.layers import DEFAULT_DTYPE, Layer
+from dlfs.layers import DEFAULT_DTYPE, INITIALIZERS, Layer
+from dlfs.validation import check_batch, check_count, check_dvalues, check_float_dtype, check_pair, check_rng
 
 
 # %% chapters/09-convolution.md cell 4
@@ -82,23 +82,17 @@ def im2col(images: np.ndarray, kernel_size, stride, padding) -> np.ndarray:
 
 
 # %% chapters/09-convolution.md cell 9
-def _conv_weights(init: str, shape: tuple[int, int, int, int], rng: np.random.Generator) -> np.ndarray:
-    """Starting weights of shape (F, C, kH, kW), with fan_in = C kH kW and fan_out = F kH kW.
-
-    "he": N(0, 2 / fan_in), for layers followed by ReLU; "glorot": U(-a, a) with
-    a = sqrt(6 / (fan_in + fan_out)).
-    """
-    n_kernels, channels, k_h, k_w = shape
-    fan_in, fan_out = channels * k_h * k_w, n_kernels * k_h * k_w
-    if init == "he":
-        return rng.normal(0.0, np.sqrt(2.0 / fan_in), size=shape)
-    if init == "glorot":
-        limit = np.sqrt(6.0 / (fan_in + fan_out))
-        return rng.uniform(-limit, limit, size=shape)
-    raise ValueError(f"init must be 'he' or 'glorot', got {init!r}")
+def check_fits(shape: tuple, window: tuple[int, int], padding: tuple[int, int] = (0, 0),
+               what: str = "kernel", name: str = "inputs") -> None:
+    """ValueError naming ``name`` unless a (rows, columns) ``window`` fits images of ``shape``
+    (N, C, H, W) padded by ``padding`` on each side."""
+    height, width = shape[2] + 2 * padding[0], shape[3] + 2 * padding[1]
+    if height < window[0] or width < window[1]:
+        padded = f" (with padding {padding}, {height} x {width})" if any(padding) else ""
+        raise ValueError(f"{name} of shape {shape}{padded} are smaller than the {what} {window[0]} x {window[1]}")
 
 
-# %% chapters/09-convolution.md cell 11
+# %% chapters/09-convolution.md cell 10
 class Conv2D(Layer):
     """A 2-D convolutional layer (cross-correlation, as in PyTorch): (N, C, H, W) -> (N, F, H_out, W_out).
 
@@ -117,15 +111,18 @@ class Conv2D(Layer):
         self.stride = check_pair("stride", stride)
         self.padding = check_pair("padding", padding, allow_zero=True)
         self.dtype = check_float_dtype(dtype)
+        if init not in INITIALIZERS:
+            raise ValueError(f"init must be one of {sorted(INITIALIZERS)}, got {init!r}")
         self.init = init
         shape = (self.out_channels, self.in_channels, *self.kernel_size)
-        self.weights = _conv_weights(init, shape, np.random.default_rng(rng)).astype(self.dtype)
+        fan_in, fan_out = np.prod(shape[1:]), self.out_channels * np.prod(self.kernel_size)
+        self.weights = INITIALIZERS[init](fan_in, fan_out, check_rng(rng), shape).astype(self.dtype)
         self.biases = np.zeros(self.out_channels, dtype=self.dtype)
         self.cols = self.output = self.dweights = self.dbiases = None
 
     def forward(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
         """(N, in_channels, H, W) -> (N, out_channels, H_out, W_out)."""
-        inputs = check_images(inputs, self.in_channels, dtype=self.dtype)
+        inputs = check_batch(inputs, dtype=self.dtype, ndim=4, features=self.in_channels)
         check_fits(inputs.shape, self.kernel_size, self.padding)
         n_images, _, height, width = self.input_shape = inputs.shape
         self.cols = im2col(inputs, self.kernel_size, self.stride, self.padding)       # X: (K, N P)
@@ -158,7 +155,7 @@ class Conv2D(Layer):
         k_h, k_w = check_pair("kernel_size", config["kernel_size"])
         return {"weights": (n_out, n_in, k_h, k_w), "biases": (n_out,)}
 
-    # %% chapters/09-convolution.md cell 15
+    # %% chapters/09-convolution.md cell 14
     def backward(self, dvalues: np.ndarray) -> np.ndarray | None:
         """dL/d(outputs) (N, F, H_out, W_out) -> dL/d(inputs) (N, C, H, W); sets dweights and dbiases.
 
@@ -176,7 +173,7 @@ class Conv2D(Layer):
         return self.dinputs
 
 
-# %% chapters/09-convolution.md cell 13
+# %% chapters/09-convolution.md cell 12
 def col2im(cols: np.ndarray, image_shape: tuple, kernel_size, stride, padding) -> np.ndarray:
     """The transpose of ``im2col``: (C * kH * kW, N * H_out * W_out) -> (N, C, H, W).
 
@@ -194,7 +191,7 @@ def col2im(cols: np.ndarray, image_shape: tuple, kernel_size, stride, padding) -
     return padded[:, :, p_h:p_h + height, p_w:p_w + width].transpose(1, 0, 2, 3)
 
 
-# %% chapters/09-convolution.md cell 17
+# %% chapters/09-convolution.md cell 16
 class MaxPool2D(Layer):
     """Max-pooling of every channel: (N, C, H, W) -> (N, C, H_out, W_out),
     H_out = floor((H - kH) / s_h) + 1.
@@ -219,7 +216,7 @@ class MaxPool2D(Layer):
         """(N, C, H, W) -> (N, C, H_out, W_out), the largest value of each
         window; sets ``argmax`` (N, C, H_out, W_out), the offset of the first
         maximum in reading order (0 to kH kW - 1)."""
-        self.inputs = check_images(inputs)
+        self.inputs = check_batch(inputs, ndim=4)
         check_fits(self.inputs.shape, self.pool_size, what="pooling window")
         out_size = tuple(conv_output_size(size, k, s) for size, k, s in
                          zip(self.inputs.shape[2:], self.pool_size, self.stride))
@@ -262,7 +259,7 @@ class MaxPool2D(Layer):
         return {"pool_size": self.pool_size, "stride": self.stride}
 
 
-# %% chapters/09-convolution.md cell 21
+# %% chapters/09-convolution.md cell 20
 class Flatten(Layer):
     """(N, C, H, W), or any (N, ...), -> (N, C * H * W) rows (a copy only if the input is not in
     C order); backward reshapes back (a view)."""

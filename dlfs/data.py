@@ -1,23 +1,15 @@
 """The handwritten digits, one stratified split, and one-hot labels.
 
-Generated from chapters/07-mnist.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
+Generated from chapters/07-mnist.md, chapters/b-robustness.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
 """
 
 __all__ = ['load_digits_5k', 'stratified_split', 'one_hot', 'DIGIT_SPLIT_SEED', 'digit_splits', 'IDX_DTYPES', 'IDX_IMAGES_MAGIC', 'IDX_LABELS_MAGIC', 'MAX_IDX_BYTES', 'read_idx', 'read_idx_pair', 'MNIST_FILES', 'MNIST_SHA256', 'DEFAULT_MNIST_MIRROR', 'mnist_dir', 'download_mnist', 'load_mnist']
 
 # %% chapters/07-mnist.md cell 1
 # dlfs.data: the handwritten digits, one stratified split, and one-hot labels.
-import gzip
-import hashlib
-import http.client
-import math
-import os
-import urllib.error
-import urllib.request
-import zlib
-from pathlib import Path
-
 import numpy as np
+
+from dlfs.validation import check_count
 
 
 # %% chapters/07-mnist.md cell 3
@@ -74,6 +66,7 @@ def stratified_split(X, y, test_fraction: float = 0.2, rng=None):
 
 def one_hot(y, n_classes: int, dtype=np.float32) -> np.ndarray:
     """Integer labels (N,) in [0, n_classes) -> (N, n_classes) rows with a 1 at the label, 0 elsewhere."""
+    n_classes = check_count("n_classes", n_classes)
     y = np.asarray(y)
     if y.ndim != 1 or y.dtype.kind not in "iu":
         raise ValueError(f"y must be a 1-D array of integer labels, got shape {y.shape} and dtype {y.dtype}")
@@ -101,18 +94,22 @@ def digit_splits() -> tuple[tuple[np.ndarray, np.ndarray], ...]:
     return train, validation, test
 
 
-# %% chapters/07-mnist.md cell 21
-IDX_DTYPES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"),
-              0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+# %% chapters/b-robustness.md cell 39
+import gzip
+import math
+import zlib
+from pathlib import Path
+
+IDX_DTYPES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"),
+              0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
+              0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 IDX_IMAGES_MAGIC = 0x00000803
 IDX_LABELS_MAGIC = 0x00000801
-
-
-MAX_IDX_BYTES = 64 * 2**20   # the largest MNIST file, the training images, holds 47 MB of pixels
+MAX_IDX_BYTES = 64 * 2**20  # the largest MNIST file holds 47 MB of pixels
 
 
 def _open_idx(path: Path):
-    """``path`` opened for reading, through gzip if its first two bytes say it is compressed."""
+    """``path`` opened for reading, through gzip if its first bytes say so."""
     if not path.is_file():
         raise FileNotFoundError(f"no IDX file at {path}")
     with open(path, "rb") as probe:
@@ -121,9 +118,10 @@ def _open_idx(path: Path):
 
 
 def _read_into(stream, buffer, path: Path, chunk: int = 2**18) -> int:
-    """Fill ``buffer`` from ``stream`` as far as it goes; the number of bytes read.
+    """Fill ``buffer`` from ``stream`` as far as it goes; the bytes read.
 
-    In pieces of ``chunk`` bytes: gzip's ``readinto`` reads into a temporary of the requested size.
+    In pieces of ``chunk`` bytes: gzip's ``readinto`` reads into a temporary
+    of the requested size.
     """
     filled, view = 0, memoryview(buffer)
     try:
@@ -133,76 +131,95 @@ def _read_into(stream, buffer, path: Path, chunk: int = 2**18) -> int:
                 break
             filled += count
     except (EOFError, OSError, zlib.error) as error:
-        raise ValueError(f"{path} is a damaged gzip file (an interrupted download?): {error}") from error
+        raise ValueError(f"{path} is a damaged gzip file (an interrupted "
+                         f"download?): {error}") from error
     return filled
 
 
 def _web_page_hint(data: bytes) -> str:
-    """A note for error messages when the first 4 bytes are printable text, such as '<!DO' of an
-    HTML page served instead of the file; an empty string otherwise."""
+    """A note for error messages when the first 4 bytes are printable text,
+    such as '<!DO' of an HTML page; an empty string otherwise."""
     if len(data) >= 4 and all(32 <= byte < 127 for byte in data[:4]):
         return f" — a web page? it starts with {data[:4].decode('ascii')!r}"
     return ""
 
 
-# %% chapters/07-mnist.md cell 22
-def read_idx(path, magic: int | None = None, max_bytes: int = MAX_IDX_BYTES) -> np.ndarray:
+# %% chapters/b-robustness.md cell 40
+def read_idx(path, magic: int | None = None,
+             max_bytes: int = MAX_IDX_BYTES) -> np.ndarray:
     """The array stored in the IDX file ``path``, raw or gzip-compressed.
 
-    Header: a big-endian magic number (two zero bytes, a type code, the number of dimensions n),
-    then n big-endian uint32 sizes; the data follow in C order. ``magic`` (e.g. IDX_IMAGES_MAGIC)
-    is checked when given. Returns a new array of the stored shape, e.g. (N, 28, 28) uint8 for
-    MNIST images, in the machine's byte order. Raises ValueError for a wrong magic number or type
-    code, a truncated file, bytes beyond what the header describes, or a header that promises more
-    than ``max_bytes`` of data. The header is read and checked first; then exactly the promised
-    bytes are read into an array allocated for them, so a file never costs more than it declares.
+    Header: a big-endian magic number (two zero bytes, a type code, the number
+    of dimensions n), then n big-endian uint32 sizes; the data follow in C
+    order. ``magic`` (e.g. IDX_IMAGES_MAGIC) is checked when given. Returns a
+    new array of the stored shape, e.g. (N, 28, 28) uint8 for MNIST images, in
+    the machine's byte order. ValueError for a wrong magic number or type
+    code, a truncated file, bytes beyond the data, or a header that promises
+    more than ``max_bytes``: the file never costs more than it declares.
     """
     path = Path(path)
     with _open_idx(path) as stream:
-        head = bytearray(4)
+        head = bytearray(4)                                     # 2. the magic
         if _read_into(stream, head, path) < 4:
-            raise ValueError(f"{path} is truncated: fewer than the 4 bytes of an IDX magic number")
+            raise ValueError(f"{path} is truncated: fewer than the 4 bytes "
+                             "of an IDX magic number")
         found, page = int.from_bytes(head, "big"), _web_page_hint(bytes(head))
         if magic is not None and found != magic:
-            raise ValueError(f"{path} has the magic number 0x{found:08X}, expected 0x{magic:08X}"
+            raise ValueError(f"{path} has the magic number 0x{found:08X}, "
+                             f"expected 0x{magic:08X}"
                              + (f" (not an IDX file{page})" if page else ""))
         ndim, dtype = head[3], IDX_DTYPES.get(head[2])
         if head[:2] != b"\0\0" or dtype is None:
-            raise ValueError(f"{path} is not an IDX file: it starts with 0x{found:08X}{page}")
+            raise ValueError(f"{path} is not an IDX file: it starts with "
+                             f"0x{found:08X}{page}")
         sizes = bytearray(4 * ndim)
         if _read_into(stream, sizes, path) < len(sizes):
-            raise ValueError(f"{path} is truncated: it ends inside its {4 + 4 * ndim}-byte header")
-        shape = tuple(int(size) for size in np.frombuffer(bytes(sizes), ">u4"))
-        expected = math.prod(shape) * dtype.itemsize
+            raise ValueError(f"{path} is truncated: it ends inside its "
+                             f"{4 + 4 * ndim}-byte header")
+        shape = tuple(int(n) for n in np.frombuffer(bytes(sizes), ">u4"))
+        expected = math.prod(shape) * dtype.itemsize            # 3. the promise
         if expected > max_bytes:
-            raise ValueError(f"{path}: the header promises {shape} = {expected} bytes, more than "
-                             f"max_bytes={max_bytes}; pass a larger max_bytes if you trust the file")
-        array = np.empty(shape, dtype)
+            raise ValueError(f"{path}: the header promises {shape} = "
+                             f"{expected} bytes, more than max_bytes="
+                             f"{max_bytes}; pass a larger max_bytes if you "
+                             "trust the file")
+        array = np.empty(shape, dtype)                          # 4. the data
         present = _read_into(stream, array.reshape(-1).view(np.uint8), path)
-        if present < expected or _read_into(stream, bytearray(1), path):
-            problem = "is truncated" if present < expected else "has bytes beyond its data"
-            raise ValueError(f"{path} {problem}: the header promises {shape} = {expected} bytes"
-                             + (f", found {present}" if present < expected else ""))
-    if dtype != dtype.newbyteorder("="):            # big-endian on disk: swap in place, no copy
+        if present < expected:
+            raise ValueError(f"{path} is truncated: the header promises "
+                             f"{shape} = {expected} bytes, found {present}")
+        if _read_into(stream, bytearray(1), path):
+            raise ValueError(f"{path} has bytes beyond its data: the header "
+                             f"promises {shape} = {expected} bytes")
+    if dtype != dtype.newbyteorder("="):   # big-endian on disk: swap in place
         array = array.byteswap(inplace=True).view(dtype.newbyteorder("="))
     return array
 
 
+# %% chapters/b-robustness.md cell 43
 def read_idx_pair(images_path, labels_path) -> tuple[np.ndarray, np.ndarray]:
     """Images and labels from a pair of MNIST-style IDX files.
 
-    Returns the images flattened, float32 (N, rows * cols) scaled to [0, 1], and the labels,
-    int64 (N,). Raises ValueError when the files are not images and labels or disagree on N.
+    Returns the images flattened, float32 (N, rows * cols) scaled to [0, 1],
+    and the labels, int64 (N,). ValueError when the files are not images and
+    labels or disagree on N.
     """
     images = read_idx(images_path, IDX_IMAGES_MAGIC)
     labels = read_idx(labels_path, IDX_LABELS_MAGIC)
     if len(images) != len(labels):
-        raise ValueError(f"{images_path} holds {len(images)} images but {labels_path} "
-                         f"holds {len(labels)} labels: the files do not belong together")
-    return _unit_float32(images.reshape(len(images), -1)), labels.astype(np.int64)
+        raise ValueError(f"{images_path} holds {len(images)} images but "
+                         f"{labels_path} holds {len(labels)} labels: the files "
+                         "do not belong together")
+    images = _unit_float32(images.reshape(len(images), -1))
+    return images, labels.astype(np.int64)
 
 
-# %% chapters/07-mnist.md cell 24
+# %% chapters/b-robustness.md cell 44
+import hashlib
+import http.client
+import os
+import urllib.request
+
 MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
                "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 MNIST_SHA256 = dict(zip(MNIST_FILES, (
@@ -214,70 +231,87 @@ MNIST_SHA256 = dict(zip(MNIST_FILES, (
 DEFAULT_MNIST_MIRROR = "https://storage.googleapis.com/cvdf-datasets/mnist/"
 
 
+def _sha256(data: bytes) -> str:
+    """The SHA-256 fingerprint of ``data``: 64 hexadecimal digits."""
+    return hashlib.sha256(data).hexdigest()
+
+
 def mnist_dir(data_dir=None) -> Path:
-    """The folder of the MNIST files: ``data_dir`` if given, else $DLFS_DATA/mnist, else
-    ~/.cache/dlfs/mnist (the cache folder is $XDG_CACHE_HOME when that is set)."""
+    """The folder of the MNIST files: ``data_dir`` if given, else
+    $DLFS_DATA/mnist, else ~/.cache/dlfs/mnist (the cache folder is
+    $XDG_CACHE_HOME when that is set)."""
     if data_dir is not None:
         return Path(data_dir)
     root = os.environ.get("DLFS_DATA")
     if not root:
-        root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dlfs"
+        cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        root = Path(cache) / "dlfs"
     return Path(root) / "mnist"
 
 
-# %% chapters/07-mnist.md cell 25
-def download_mnist(data_dir=None, mirror: str | None = None, checksums: dict[str, str] | None = None,
+# %% chapters/b-robustness.md cell 45
+def download_mnist(data_dir=None, mirror: str | None = None,
+                   checksums: dict[str, str] | None = None,
                    timeout: float = 60.0) -> Path:
-    """Download the MNIST files into ``mnist_dir(data_dir)`` and return that folder.
+    """Download the MNIST files into ``mnist_dir(data_dir)``; that folder.
 
-    Each file is fetched from ``mirror`` (default $DLFS_MNIST_MIRROR, else DEFAULT_MNIST_MIRROR),
-    ``file://`` URLs included, and kept only if its SHA-256 matches ``checksums``, a dict
-    {file name: hex digest} (default MNIST_SHA256). Files already present with the right checksum
-    are not fetched again. Raises ValueError on a checksum mismatch (nothing is saved) and
-    ConnectionError, saying how to install the files by hand, when a file cannot be fetched.
+    Each file is fetched from ``mirror`` (default $DLFS_MNIST_MIRROR, else
+    DEFAULT_MNIST_MIRROR), ``file://`` URLs included, and kept only if its
+    SHA-256 matches ``checksums``, a dict {file name: hex digest} (default
+    MNIST_SHA256). Files already present with the right checksum are not
+    fetched again. ValueError on a checksum mismatch (nothing is saved);
+    ConnectionError, saying how to install the files by hand, when a file
+    cannot be fetched.
     """
     folder = mnist_dir(data_dir)
-    mirror = mirror or os.environ.get("DLFS_MNIST_MIRROR") or DEFAULT_MNIST_MIRROR
+    mirror = (mirror or os.environ.get("DLFS_MNIST_MIRROR")
+              or DEFAULT_MNIST_MIRROR)
     checksums = MNIST_SHA256 if checksums is None else checksums
     folder.mkdir(parents=True, exist_ok=True)
     for name, expected in checksums.items():
         target = folder / name
-        if target.is_file() and hashlib.sha256(target.read_bytes()).hexdigest() == expected:
+        if target.is_file() and _sha256(target.read_bytes()) == expected:
             continue
         url = mirror.rstrip("/") + "/" + name
         try:
             with urllib.request.urlopen(url, timeout=timeout) as response:
                 payload = response.read()
-        except (OSError, http.client.HTTPException) as error:  # URLError and timeouts are OSErrors
+        except (OSError, http.client.HTTPException) as error:  # URLError too
             raise ConnectionError(
-                f"could not download {url}: {error}. Without internet access, fetch the files "
-                f"{', '.join(checksums)} from any MNIST mirror by other means and put them, "
-                f"compressed or not, in {folder}; load_mnist() then reads them (if the files are "
-                "already there, call load_mnist() directly). load_digits_5k() needs no download."
+                f"could not download {url}: {error}. Without internet access, "
+                f"fetch the files {', '.join(checksums)} from any MNIST mirror "
+                f"by other means and put them, compressed or not, in {folder}; "
+                "load_mnist() then reads them (if the files are already "
+                "there, call load_mnist() directly). load_digits_5k() needs "
+                "no download."
             ) from error
-        digest = hashlib.sha256(payload).hexdigest()
+        digest = _sha256(payload)
         if digest != expected:
-            raise ValueError(f"{url} has SHA-256 {digest}, expected {expected}: the download is "
-                             "damaged or the mirror serves another file; nothing was saved, try again "
-                             "or use another mirror")
+            raise ValueError(f"{url} has SHA-256 {digest}, expected "
+                             f"{expected}: the download is damaged or the "
+                             "mirror serves another file; nothing was saved, "
+                             "try again or use another mirror")
         partial = target.with_name(name + ".part")
         partial.write_bytes(payload)
-        os.replace(partial, target)
+        os.replace(partial, target)      # all or nothing under the real name
     return folder
 
 
-def load_mnist(data_dir=None) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """((X_train, y_train), (X_test, y_test)) from the MNIST files in ``mnist_dir(data_dir)``.
+def load_mnist(data_dir=None):
+    """((X_train, y_train), (X_test, y_test)) from ``mnist_dir(data_dir)``.
 
-    X_train float32 (60000, 784) and X_test (10000, 784) in [0, 1]; y_train int64 (60000,) and
-    y_test (10000,). Each file may be gzip-compressed (``*.gz``) or unpacked (no ``.gz``).
+    X_train float32 (60000, 784) and X_test (10000, 784) in [0, 1]; y_train
+    int64 (60000,) and y_test (10000,). Each file may be gzip-compressed
+    (``*.gz``) or unpacked (no ``.gz``).
     """
     folder = mnist_dir(data_dir)
     paths = []
     for name in MNIST_FILES:
-        found = [p for p in (folder / name, folder / name.removesuffix(".gz")) if p.is_file()]
+        found = [p for p in (folder / name, folder / name.removesuffix(".gz"))
+                 if p.is_file()]
         if not found:
-            raise FileNotFoundError(f"{name} is not in {folder}: run download_mnist() first, "
-                                    "or put the four MNIST files there by hand")
+            raise FileNotFoundError(f"{name} is not in {folder}: run "
+                                    "download_mnist() first, or put the four "
+                                    "MNIST files there by hand")
         paths.append(found[0])
     return read_idx_pair(*paths[:2]), read_idx_pair(*paths[2:])

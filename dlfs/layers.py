@@ -9,14 +9,14 @@ __all__ = ['DEFAULT_DTYPE', 'Layer', 'glorot_uniform', 'he_normal', 'INITIALIZER
 # dlfs.layers: the Layer interface, two ways to draw the first weights, and the dense layer.
 import numpy as np
 
-from dlfs._checks import check_count, check_float_dtype, check_inputs
+from dlfs.validation import check_batch, check_count, check_float_dtype, check_rng
 
 
-# %% chapters/01-dense-layer.md cell 6
+# %% chapters/01-dense-layer.md cell 5
 DEFAULT_DTYPE = np.float32
 
 
-# %% chapters/01-dense-layer.md cell 10
+# %% chapters/01-dense-layer.md cell 6
 class Layer:
     """One step of a network.
 
@@ -26,16 +26,12 @@ class Layer:
     ``needs_input_gradient = False`` (a network's first) may skip that and return None.
     ``parameters()`` and ``gradients()`` hold the learned arrays and their gradients under the
     same names; ``state()`` the arrays a saved model must keep that are not learned (optimizers
-    ignore them). ``layer(inputs)`` is ``layer.forward(inputs)``.
-    Subclasses register themselves under module and class name so a saved model can be rebuilt.
+    ignore them). ``get_config()`` the constructor's arguments, so that
+    ``type(layer)(**layer.get_config())`` builds the layer again. ``layer(inputs)`` is
+    ``layer.forward(inputs)``.
     """
 
-    registry: dict[str, type["Layer"]] = {}
     needs_input_gradient = True
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        Layer.registry[f"{cls.__module__}.{cls.__qualname__}"] = cls
 
     def __call__(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
         return self.forward(inputs, training=training)
@@ -70,22 +66,22 @@ class Layer:
         return f"{type(self).__name__}({args})"
 
 
-# %% chapters/01-dense-layer.md cell 12
-def glorot_uniform(n_inputs: int, n_outputs: int, rng: np.random.Generator) -> np.ndarray:
-    """Weights (n_inputs, n_outputs) from U(-a, a) with a = sqrt(6 / (n_inputs + n_outputs))."""
+# %% chapters/01-dense-layer.md cell 8
+def glorot_uniform(n_inputs: int, n_outputs: int, rng: np.random.Generator, shape=None) -> np.ndarray:
+    """Weights (n_inputs, n_outputs), or ``shape``, from U(-a, a) with a = sqrt(6 / (n_inputs + n_outputs))."""
     limit = np.sqrt(6.0 / (n_inputs + n_outputs))
-    return rng.uniform(-limit, limit, size=(n_inputs, n_outputs))
+    return rng.uniform(-limit, limit, size=shape or (n_inputs, n_outputs))
 
 
-def he_normal(n_inputs: int, n_outputs: int, rng: np.random.Generator) -> np.ndarray:
-    """Weights (n_inputs, n_outputs) from N(0, 2 / n_inputs), for layers followed by ReLU."""
-    return rng.normal(0.0, np.sqrt(2.0 / n_inputs), size=(n_inputs, n_outputs))
+def he_normal(n_inputs: int, n_outputs: int, rng: np.random.Generator, shape=None) -> np.ndarray:
+    """Weights (n_inputs, n_outputs), or ``shape``, from N(0, 2 / n_inputs), for layers followed by ReLU."""
+    return rng.normal(0.0, np.sqrt(2.0 / n_inputs), size=shape or (n_inputs, n_outputs))
 
 
 INITIALIZERS = {"glorot": glorot_uniform, "he": he_normal}
 
 
-# %% chapters/01-dense-layer.md cell 17
+# %% chapters/01-dense-layer.md cell 13
 class Dense(Layer):
     """A fully connected layer: ``outputs = inputs @ weights + biases``.
 
@@ -102,14 +98,14 @@ class Dense(Layer):
             raise ValueError(f"init must be one of {sorted(INITIALIZERS)}, got {init!r}")
         self.init = init
         self.dtype = check_float_dtype(dtype)
-        rng = np.random.default_rng(rng)       # a seed, None, or a Generator (used as it is)
+        rng = check_rng(rng)                   # a seed, None, or a Generator (used as it is)
         self.weights = INITIALIZERS[init](self.n_inputs, self.n_neurons, rng).astype(self.dtype)
         self.biases = np.zeros((1, self.n_neurons), dtype=self.dtype)
         self.inputs = self.dweights = self.dbiases = None
 
     def forward(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
         """(N, n_inputs) -> (N, n_neurons)."""
-        self.inputs = check_inputs(inputs, self.n_inputs, dtype=self.dtype)
+        self.inputs = check_batch(inputs, dtype=self.dtype, ndim=2, features=self.n_inputs)
         self.output = self.inputs @ self.weights
         self.output += self.biases
         return self.output

@@ -10,7 +10,7 @@ __all__ = ['Loss', 'CategoricalCrossEntropy', 'softmax_cross_entropy_backward', 
 import numpy as np
 
 from dlfs.activations import Sigmoid, Softmax
-from dlfs._checks import check_epsilon, check_inputs, check_probabilities, check_same_shape, class_indices
+from dlfs.validation import check_batch, check_probabilities, check_real, check_same_shape, class_indices
 
 
 # %% chapters/04-losses.md cell 3
@@ -19,26 +19,26 @@ class Loss:
 
     ``forward(y_pred, y_true)`` gives one loss per example, shape (N,); ``calculate`` their mean,
     the number training minimises; ``backward(y_pred, y_true)`` the gradient of that mean with
-    respect to ``y_pred``, shaped like ``y_pred`` and stored as ``self.dinputs``.
-    Every subclass is entered in ``Loss.registry`` under its module and class name, so a saved model can
-    name its loss and get it back.
+    respect to ``y_pred``, shaped like ``y_pred`` and stored as ``self.dinputs``. Each checks its
+    arguments with ``check`` unless told ``check_input=False`` (targets as ``check`` returns them).
     """
 
-    registry: dict[str, type["Loss"]] = {}
+    def check(self, y_pred, y_true) -> tuple[np.ndarray, np.ndarray]:
+        """Predictions and targets, checked, in the form the arithmetic uses: here (N, k) both."""
+        return check_same_shape(y_pred, y_true)
 
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        Loss.registry[f"{cls.__module__}.{cls.__qualname__}"] = cls
+    def _checked(self, y_pred, y_true, check_input: bool) -> tuple[np.ndarray, np.ndarray]:
+        return self.check(y_pred, y_true) if check_input else (y_pred, y_true)
 
-    def forward(self, y_pred: np.ndarray, y_true) -> np.ndarray:
+    def forward(self, y_pred: np.ndarray, y_true, check_input: bool = True) -> np.ndarray:
         raise NotImplementedError
 
-    def backward(self, y_pred: np.ndarray, y_true) -> np.ndarray:
+    def backward(self, y_pred: np.ndarray, y_true, check_input: bool = True) -> np.ndarray:
         raise NotImplementedError
 
-    def calculate(self, y_pred: np.ndarray, y_true) -> float:
+    def calculate(self, y_pred: np.ndarray, y_true, check_input: bool = True) -> float:
         """The mean loss over the batch, a Python float."""
-        losses = self.forward(y_pred, y_true)
+        losses = self.forward(y_pred, y_true, check_input)
         return float(losses.sum() / len(losses))   # np.mean would do the same, with more overhead
 
     def __call__(self, y_pred: np.ndarray, y_true) -> float:
@@ -53,30 +53,28 @@ class Loss:
 
     metric_name: str | None = None      # the score that fit reports beside the loss, if any
 
-    def metric(self, y_pred: np.ndarray, y_true) -> float:
+    def metric(self, y_pred: np.ndarray, y_true, check_input: bool = True) -> float:
         raise NotImplementedError(f"{type(self).__name__} has no metric")
 
     def fuses_with(self, layer) -> bool:
         """Whether ``fused_backward`` may stand for this loss's and ``layer``'s backward passes."""
         return False
 
-    def fused_backward(self, y_pred: np.ndarray, y_true) -> np.ndarray:
+    def fused_backward(self, y_pred: np.ndarray, y_true, check_input: bool = True) -> np.ndarray:
         """dL/d(the last layer's inputs), computed at once (see ``fuses_with``)."""
         raise NotImplementedError
 
-    def check_targets(self, y_true, n_outputs: int, name: str = "y") -> None:
-        """Refuse targets this loss cannot compare with ``n_outputs`` outputs per example.
-
-        By default targets are shaped like the outputs, (N, n_outputs), and finite.
-        """
+    def check_targets(self, y_true, n_outputs: int, name: str = "y") -> np.ndarray:
+        """The targets of a data set with ``n_outputs`` outputs per example, checked, in the form
+        ``check`` gives them; by default finite and shaped like the outputs, (N, n_outputs)."""
         hint = " (reshape with y.reshape(-1, 1))" if np.ndim(y_true) == 1 and n_outputs == 1 else ""
         try:
-            check_inputs(y_true, n_outputs, name=name)
+            return check_batch(y_true, name, ndim=2, features=n_outputs, finite=True)
         except ValueError as error:
             raise ValueError(f"{error}{hint}") from None
 
 
-# %% chapters/04-losses.md cell 10
+# %% chapters/04-losses.md cell 6
 class CategoricalCrossEntropy(Loss):
     """``-log(p[true class])`` for probabilities (N, C) and integer labels (N,) or one-hot (N, C).
 
@@ -84,69 +82,80 @@ class CategoricalCrossEntropy(Loss):
     """
 
     def __init__(self, epsilon: float = 1e-7):
-        self.epsilon = check_epsilon(epsilon)
+        self.epsilon = check_real("epsilon", epsilon, above=0, below=0.5)
 
-    def _true_class_probabilities(self, y_pred, y_true):
-        """Checked y_pred (N, C), row numbers (N,), labels (N,) and clipped p[true class] (N,)."""
+    def check(self, y_pred, y_true) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities (N, C) and class indices (N,), from integer labels or one-hot rows."""
         y_pred = check_probabilities(y_pred)
-        labels = class_indices(y_true, *y_pred.shape)
+        return y_pred, class_indices(y_true, *y_pred.shape)
+
+    def _true_class_probabilities(self, y_pred, labels) -> tuple[np.ndarray, np.ndarray]:
+        """Row numbers (N,) and the clipped probabilities of the true classes (N,)."""
         rows = np.arange(len(labels))
-        return y_pred, rows, labels, np.clip(y_pred[rows, labels], self.epsilon, 1 - self.epsilon)
+        return rows, np.clip(y_pred[rows, labels], self.epsilon, 1 - self.epsilon)
 
-    def forward(self, y_pred, y_true) -> np.ndarray:
+    def forward(self, y_pred, y_true, check_input: bool = True) -> np.ndarray:
         """Per-example losses (N,)."""
-        _, _, _, p = self._true_class_probabilities(y_pred, y_true)
-        return -np.log(p)
+        y_pred, labels = self._checked(y_pred, y_true, check_input)
+        return -np.log(self._true_class_probabilities(y_pred, labels)[1])
 
-    def backward(self, y_pred, y_true) -> np.ndarray:
+    def backward(self, y_pred, y_true, check_input: bool = True) -> np.ndarray:
         """dL/d(y_pred) (N, C): -1 / (N p) at each true class, 0 elsewhere."""
-        y_pred, rows, labels, p = self._true_class_probabilities(y_pred, y_true)
+        y_pred, labels = self._checked(y_pred, y_true, check_input)
+        rows, p = self._true_class_probabilities(y_pred, labels)
         self.dinputs = np.zeros_like(y_pred)
         self.dinputs[rows, labels] = -1 / (p * len(labels))
         return self.dinputs
 
-    def check_targets(self, y_true, n_outputs: int, name: str = "y") -> None:
-        """Integer labels (N,) in [0, n_outputs) or one-hot rows (N, n_outputs)."""
-        class_indices(y_true, len(y_true), n_outputs, name=name)
+    def check_targets(self, y_true, n_outputs: int, name: str = "y") -> np.ndarray:
+        """Integer labels (N,) in [0, n_outputs) or one-hot rows (N, n_outputs), as class indices."""
+        return class_indices(y_true, len(y_true), n_outputs, name=name)
 
     def get_config(self) -> dict:
         return {"epsilon": self.epsilon}
 
-    # %% chapters/04-losses.md cell 14
+    # %% chapters/04-losses.md cell 10
     def fuses_with(self, layer) -> bool:
         """After a ``Softmax``, ``fused_backward`` gives dL/d(scores) directly."""
         return isinstance(layer, Softmax)
 
-    # %% chapters/04-losses.md cell 14
-    def fused_backward(self, probs: np.ndarray, y_true) -> np.ndarray:
-        return softmax_cross_entropy_backward(probs, y_true)
+    # %% chapters/04-losses.md cell 10
+    def fused_backward(self, probs: np.ndarray, y_true, check_input: bool = True) -> np.ndarray:
+        return softmax_cross_entropy_backward(probs, y_true, check_input)
 
-    # %% chapters/04-losses.md cell 27
-    def metric(self, y_pred: np.ndarray, y_true) -> float:
-        return accuracy(y_pred, y_true)
+    # %% chapters/04-losses.md cell 23
+    def metric(self, y_pred: np.ndarray, y_true, check_input: bool = True) -> float:
+        return accuracy(y_pred, y_true, check_input)
 
 
-# %% chapters/04-losses.md cell 14
-def softmax_cross_entropy_backward(probs: np.ndarray, y_true) -> np.ndarray:
+# %% chapters/04-losses.md cell 10
+def softmax_cross_entropy_backward(probs: np.ndarray, y_true, check_input: bool = True) -> np.ndarray:
     """dL/d(scores) of the mean cross-entropy of softmax(scores): ``(probs - Y) / N``, shape (N, C).
 
-    ``probs`` (N, C) is the softmax output; ``y_true`` integer labels (N,) or one-hot rows (N, C).
+    ``probs`` (N, C) is the softmax output; ``y_true`` integer labels (N,) or one-hot rows (N, C)
+    (class indices only, with ``check_input=False``).
     """
-    probs = check_probabilities(probs, name="probs")
-    labels = class_indices(y_true, *probs.shape)
+    if check_input:
+        probs = check_probabilities(probs, name="probs")
+        y_true = class_indices(y_true, *probs.shape)
+    labels = y_true
     dinputs = probs.copy()
     dinputs[np.arange(len(labels)), labels] -= 1
     dinputs /= len(labels)
     return dinputs
 
 
-# %% chapters/04-losses.md cell 17
+# %% chapters/04-losses.md cell 13
 def _check_binary(y_pred, y_true, name: str = "y_pred") -> tuple[np.ndarray, np.ndarray]:
     """Probabilities (N, k) and targets in [0, 1] of exactly the same shape, checked."""
     y_pred, y_true = check_same_shape(check_probabilities(y_pred, name=name), y_true)
-    if y_true.min() < 0 or y_true.max() > 1:
-        raise ValueError(f"y_true must hold targets in [0, 1], got values from {y_true.min()} to {y_true.max()}")
+    _check_unit_targets(y_true, "y_true")
     return y_pred, y_true
+
+
+def _check_unit_targets(y_true: np.ndarray, name: str) -> None:
+    if y_true.min() < 0 or y_true.max() > 1:
+        raise ValueError(f"{name} must hold targets in [0, 1], got values from {y_true.min()} to {y_true.max()}")
 
 
 class BinaryCrossEntropy(Loss):
@@ -156,95 +165,100 @@ class BinaryCrossEntropy(Loss):
     """
 
     def __init__(self, epsilon: float = 1e-7):
-        self.epsilon = check_epsilon(epsilon)
+        self.epsilon = check_real("epsilon", epsilon, above=0, below=0.5)
 
-    def _clipped(self, y_pred, y_true) -> tuple[np.ndarray, np.ndarray]:
-        """Clipped probabilities (N, k) and checked targets (N, k) in [0, 1]."""
-        y_pred, y_true = _check_binary(y_pred, y_true)
-        return np.clip(y_pred, self.epsilon, 1 - self.epsilon), y_true
+    def check(self, y_pred, y_true) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities (N, k) and targets (N, k) in [0, 1]."""
+        return _check_binary(y_pred, y_true)
 
-    def forward(self, y_pred, y_true) -> np.ndarray:
+    def forward(self, y_pred, y_true, check_input: bool = True) -> np.ndarray:
         """Per-example losses (N,)."""
-        p, y_true = self._clipped(y_pred, y_true)
+        y_pred, y_true = self._checked(y_pred, y_true, check_input)
+        p = np.clip(y_pred, self.epsilon, 1 - self.epsilon)
         return -np.mean(y_true * np.log(p) + (1 - y_true) * np.log(1 - p), axis=1)
 
-    def backward(self, y_pred, y_true) -> np.ndarray:
+    def backward(self, y_pred, y_true, check_input: bool = True) -> np.ndarray:
         """dL/d(y_pred) (N, k)."""
-        p, y_true = self._clipped(y_pred, y_true)
+        y_pred, y_true = self._checked(y_pred, y_true, check_input)
+        p = np.clip(y_pred, self.epsilon, 1 - self.epsilon)
         self.dinputs = (-(y_true / p - (1 - y_true) / (1 - p)) / p.size).astype(p.dtype, copy=False)
         return self.dinputs
 
     def get_config(self) -> dict:
         return {"epsilon": self.epsilon}
 
-    def check_targets(self, y_true, n_outputs: int, name: str = "y") -> None:
+    def check_targets(self, y_true, n_outputs: int, name: str = "y") -> np.ndarray:
         """Targets shaped like the outputs, (N, k), each in [0, 1]."""
-        super().check_targets(y_true, n_outputs, name)
-        y_true = np.asarray(y_true)
-        if y_true.min() < 0 or y_true.max() > 1:
-            raise ValueError(f"{name} must hold targets in [0, 1] for BinaryCrossEntropy, "
-                             f"got values from {y_true.min()} to {y_true.max()}")
+        y_true = super().check_targets(y_true, n_outputs, name)
+        _check_unit_targets(y_true, name)
+        return y_true
 
-    # %% chapters/04-losses.md cell 19
+    # %% chapters/04-losses.md cell 15
     def fuses_with(self, layer) -> bool:
         """After a ``Sigmoid``, ``fused_backward`` gives dL/d(scores) directly."""
         return isinstance(layer, Sigmoid)
 
-    # %% chapters/04-losses.md cell 19
-    def fused_backward(self, probs: np.ndarray, y_true) -> np.ndarray:
-        return sigmoid_binary_cross_entropy_backward(probs, y_true)
+    # %% chapters/04-losses.md cell 15
+    def fused_backward(self, probs: np.ndarray, y_true, check_input: bool = True) -> np.ndarray:
+        return sigmoid_binary_cross_entropy_backward(probs, y_true, check_input)
 
-    # %% chapters/04-losses.md cell 27
-    def metric(self, y_pred: np.ndarray, y_true) -> float:
-        return binary_accuracy(y_pred, y_true)
+    # %% chapters/04-losses.md cell 23
+    def metric(self, y_pred: np.ndarray, y_true, check_input: bool = True) -> float:
+        return binary_accuracy(y_pred, y_true, check_input)
 
 
-# %% chapters/04-losses.md cell 19
-def sigmoid_binary_cross_entropy_backward(probs: np.ndarray, y_true) -> np.ndarray:
+# %% chapters/04-losses.md cell 15
+def sigmoid_binary_cross_entropy_backward(probs: np.ndarray, y_true, check_input: bool = True) -> np.ndarray:
     """dL/d(scores) of the mean binary cross-entropy of sigmoid(scores): ``(probs - Y) / (N k)``.
 
     ``probs`` (N, k) is the sigmoid output; ``y_true`` targets in [0, 1] of the same shape (N, k).
     """
-    probs, y_true = _check_binary(probs, y_true, name="probs")
+    if check_input:
+        probs, y_true = _check_binary(probs, y_true, name="probs")
     return ((probs - y_true) / probs.size).astype(probs.dtype, copy=False)
 
 
-# %% chapters/04-losses.md cell 21
+# %% chapters/04-losses.md cell 17
 class MeanSquaredError(Loss):
     """``mean((y - p)**2)`` over the k outputs; y_pred and y_true (N, k)."""
 
-    def forward(self, y_pred, y_true) -> np.ndarray:
+    def forward(self, y_pred, y_true, check_input: bool = True) -> np.ndarray:
         """Per-example losses (N,)."""
-        y_pred, y_true = check_same_shape(y_pred, y_true)
+        y_pred, y_true = self._checked(y_pred, y_true, check_input)
         return np.mean((y_true - y_pred) ** 2, axis=1)
 
-    def backward(self, y_pred, y_true) -> np.ndarray:
+    def backward(self, y_pred, y_true, check_input: bool = True) -> np.ndarray:
         """dL/d(y_pred) (N, k)."""
-        y_pred, y_true = check_same_shape(y_pred, y_true)
+        y_pred, y_true = self._checked(y_pred, y_true, check_input)
         dtype = y_pred.dtype if y_pred.dtype.kind == "f" else np.float64
         self.dinputs = (-2 * (y_true - y_pred) / y_pred.size).astype(dtype, copy=False)
         return self.dinputs
 
 
-# %% chapters/04-losses.md cell 25
-def accuracy(y_pred: np.ndarray, y_true) -> float:
+# %% chapters/04-losses.md cell 21
+def accuracy(y_pred: np.ndarray, y_true, check_input: bool = True) -> float:
     """Fraction of correct predictions.
 
-    Class probabilities (N, C) with integer or one-hot labels: the arg-max is the prediction.
-    A single probability column (N, 1) with 0/1 targets (N, 1): the prediction is ``p > 0.5``.
+    Class probabilities (N, C) with integer or one-hot labels: the arg-max is the prediction
+    (class indices only, with ``check_input=False``). A single probability column (N, 1) with
+    0/1 targets (N, 1): the prediction is ``p > 0.5``.
     """
-    y_pred = check_inputs(y_pred, name="y_pred")
+    if check_input:
+        y_pred = check_batch(y_pred, "y_pred", ndim=2, finite=True)
     if y_pred.shape[1] == 1:
-        return binary_accuracy(y_pred, y_true)
-    return np.count_nonzero(y_pred.argmax(axis=1) == class_indices(y_true, *y_pred.shape)) / len(y_pred)
+        return binary_accuracy(y_pred, y_true, check_input)
+    if check_input:
+        y_true = class_indices(y_true, *y_pred.shape)
+    return np.count_nonzero(y_pred.argmax(axis=1) == y_true) / len(y_pred)
 
 
-# %% chapters/04-losses.md cell 26
-def binary_accuracy(y_pred: np.ndarray, y_true) -> float:
+# %% chapters/04-losses.md cell 22
+def binary_accuracy(y_pred: np.ndarray, y_true, check_input: bool = True) -> float:
     """Fraction of the N*k yes/no answers that are right: p > 0.5 against targets > 0.5; shapes (N, k)."""
-    y_pred, y_true = check_same_shape(y_pred, y_true)
+    if check_input:
+        y_pred, y_true = check_same_shape(y_pred, y_true)
     return np.count_nonzero((y_pred > 0.5) == (y_true > 0.5)) / y_pred.size
 
 
-# %% chapters/04-losses.md cell 27
+# %% chapters/04-losses.md cell 23
 CategoricalCrossEntropy.metric_name = BinaryCrossEntropy.metric_name = "accuracy"

@@ -9,7 +9,7 @@ __all__ = ['Standardize', 'BatchNorm']
 # dlfs.normalization: standardised inputs and batch normalisation.
 import numpy as np
 
-from dlfs._checks import check_channels, check_count, check_dvalues, check_float_dtype, check_positive, check_unit_interval
+from dlfs.validation import check_batch, check_count, check_dvalues, check_float_dtype, check_real
 from dlfs.layers import DEFAULT_DTYPE, Layer
 
 
@@ -37,7 +37,7 @@ class Standardize(Layer):
 
     def __init__(self, n_channels: int, epsilon: float = 1e-8, dtype=DEFAULT_DTYPE):
         self.n_channels = check_count("n_channels", n_channels)
-        self.epsilon = check_positive("epsilon", epsilon)
+        self.epsilon = check_real("epsilon", epsilon, above=0)
         self.dtype = check_float_dtype(dtype)
         self.mean = np.zeros(self.n_channels, dtype=self.dtype)
         self.variance = np.ones(self.n_channels, dtype=self.dtype)
@@ -46,7 +46,7 @@ class Standardize(Layer):
 
     def fit(self, X: np.ndarray) -> "Standardize":
         """Measure the per-channel mean and (biased) variance of the training data X; returns self."""
-        X = check_channels(X, self.n_channels, name="X")
+        X = check_batch(X, "X", features=self.n_channels, finite=True)
         axes = _channel_axes(X.ndim)
         self.mean[...] = X.mean(axis=axes, dtype=np.float64)
         self.variance[...] = X.var(axis=axes, dtype=np.float64)
@@ -57,7 +57,7 @@ class Standardize(Layer):
         """(N, C, ...) -> (N, C, ...): every channel standardised with the training statistics."""
         if self.n_examples == 0:
             raise RuntimeError("Standardize has no statistics: call fit(X_train) with the training data first")
-        inputs = check_channels(inputs, self.n_channels, dtype=self.dtype)
+        inputs = check_batch(inputs, dtype=self.dtype, features=self.n_channels)
         self.scale = _per_channel(1 / np.sqrt(self.variance + self.dtype.type(self.epsilon)), inputs.ndim)
         self.output = (inputs - _per_channel(self.mean, inputs.ndim)) * self.scale
         return self.output
@@ -78,7 +78,7 @@ class Standardize(Layer):
     def get_config(self) -> dict:
         return {"n_channels": self.n_channels, "epsilon": self.epsilon, "dtype": self.dtype.name}
 
-    # %% chapters/10-normalization.md cell 22
+    # %% chapters/10-normalization.md cell 21
     @classmethod
     def array_shapes(cls, config: dict) -> dict[str, tuple[int, ...]]:
         """The shapes of the statistics a Standardize built from ``config`` saves, known without building it."""
@@ -101,8 +101,8 @@ class BatchNorm(Layer):
 
     def __init__(self, n_channels: int, momentum: float = 0.1, epsilon: float = 1e-5, dtype=DEFAULT_DTYPE):
         self.n_channels = check_count("n_channels", n_channels)
-        self.momentum = check_unit_interval("momentum", momentum)
-        self.epsilon = check_positive("epsilon", epsilon)
+        self.momentum = check_real("momentum", momentum, at_least=0, at_most=1)
+        self.epsilon = check_real("epsilon", epsilon, above=0)
         self.dtype = check_float_dtype(dtype)
         self.gamma = np.ones(self.n_channels, dtype=self.dtype)
         self.beta = np.zeros(self.n_channels, dtype=self.dtype)
@@ -111,12 +111,11 @@ class BatchNorm(Layer):
         self.output = self.x_hat = self.inv_std = self.dgamma = self.dbeta = None
         self.batch_statistics = False          # whether the last forward pass used the batch's statistics
 
-    # %% chapters/10-normalization.md cell 25
+    # %% chapters/10-normalization.md cell 24
     def forward(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
         """(N, C, ...) -> (N, C, ...), with the batch's statistics or, in
         evaluation, the running ones."""
-        inputs = check_channels(inputs, self.n_channels, dtype=self.dtype,
-                                finite=False)
+        inputs = check_batch(inputs, dtype=self.dtype, features=self.n_channels)
         self.batch_statistics = training
         if training:
             mean, var, centred = self._batch_statistics(inputs)
@@ -140,7 +139,7 @@ class BatchNorm(Layer):
         return {"n_channels": self.n_channels, "momentum": self.momentum, "epsilon": self.epsilon,
                 "dtype": self.dtype.name}
 
-    # %% chapters/10-normalization.md cell 25
+    # %% chapters/10-normalization.md cell 24
     def _batch_statistics(self, inputs: np.ndarray) -> tuple[np.ndarray, ...]:
         """The batch's per-channel mean and biased variance (C,), and the deviations
         ``inputs - mean`` (a new array of the inputs' shape); updates the running
@@ -169,7 +168,7 @@ class BatchNorm(Layer):
         self.running_mean[...] = state["running_mean"]
         self.running_var[...] = state["running_var"]
 
-    # %% chapters/10-normalization.md cell 26
+    # %% chapters/10-normalization.md cell 25
     def backward(self, dvalues: np.ndarray) -> np.ndarray | None:
         """dL/d(outputs) (N, C, ...) -> dL/d(inputs) (N, C, ...); sets dgamma and
         dbeta (C,)."""
@@ -192,7 +191,7 @@ class BatchNorm(Layer):
         self.dinputs = dinputs
         return self.dinputs
 
-    # %% chapters/10-normalization.md cell 22
+    # %% chapters/10-normalization.md cell 21
     @classmethod
     def array_shapes(cls, config: dict) -> dict[str, tuple[int, ...]]:
         """The shapes of the parameters and running statistics a BatchNorm built from ``config`` saves."""
@@ -200,7 +199,7 @@ class BatchNorm(Layer):
         return {"gamma": (n,), "beta": (n,), "state.running_mean": (n,), "state.running_var": (n,)}
 
 
-# %% chapters/10-normalization.md cell 25
+# %% chapters/10-normalization.md cell 24
 def _channel_sums(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
     """Per-channel sums (C,) of ``a``, or of ``a * b``, over every axis but 1.
 

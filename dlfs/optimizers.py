@@ -14,10 +14,10 @@ from functools import partial
 
 import numpy as np
 
-from dlfs._checks import check_fraction, check_positive
+from dlfs.validation import check_real
 
 
-# %% chapters/05-optimizers.md cell 8
+# %% chapters/05-optimizers.md cell 7
 class Optimizer:
     """Updates the parameters of a layer from their gradients.
 
@@ -29,23 +29,18 @@ class Optimizer:
     ``weakref.WeakKeyDictionary`` (so layers must support weak references, as ordinary Python
     objects do): a layer's entry goes when the layer is garbage-collected. The state persists
     across training runs (``Model.fit`` calls) until ``reset()`` forgets it.
-    Subclasses implement ``update``, and register themselves (as layers do) so that a saved
-    model can rebuild its optimizer from ``get_config()``. Every assignment of a hyperparameter
-    named in ``checks``, in ``__init__`` or later, is checked by its function there.
+    Subclasses implement ``update``; ``get_config()`` gives the arguments that rebuild one.
+    Every assignment of a hyperparameter named in ``checks``, in ``__init__`` or later, is
+    checked by its function there.
     """
 
-    registry: dict[str, type["Optimizer"]] = {}
-    checks = {"learning_rate": check_positive,
-              "learning_rate_decay": partial(check_positive, allow_zero=True),
-              "weight_decay": partial(check_positive, allow_zero=True)}
+    checks = {"learning_rate": partial(check_real, above=0),
+              "learning_rate_decay": partial(check_real, at_least=0),
+              "weight_decay": partial(check_real, at_least=0)}
 
     def __setattr__(self, name: str, value) -> None:
         check = self.checks.get(name)
         super().__setattr__(name, value if check is None else check(name, value))
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        Optimizer.registry[f"{cls.__module__}.{cls.__qualname__}"] = cls
 
     def __init__(self, learning_rate: float, learning_rate_decay: float = 0.0, weight_decay: float = 0.0):
         self.learning_rate = learning_rate            # each checked by __setattr__
@@ -87,8 +82,52 @@ class Optimizer:
         """Change ``param`` in place; ``slots`` holds this parameter's state; ``step`` counts from 1."""
         raise NotImplementedError
 
+    # %% chapters/05-optimizers.md cell 9
+    def state_dict(self, layers: list) -> dict[str, np.ndarray]:
+        """The state of ``layers``' updates as arrays: "0.step", "0.weights.m"..."""
+        arrays = {}
+        for i, layer in enumerate(layers):
+            for name, value in self.state.get(layer, {}).items():
+                if name == "step":
+                    arrays[f"{i}.step"] = np.array(value, dtype=np.int64)
+                else:
+                    arrays |= {f"{i}.{name}.{slot}": np.array(array)
+                               for slot, array in value.items()}
+        return arrays
 
-# %% chapters/05-optimizers.md cell 9
+    # %% chapters/05-optimizers.md cell 9
+    def load_state_dict(self, layers: list, state: dict) -> None:
+        """Replace the state of ``layers`` with ``state`` (as ``state_dict``
+        returns it), all checked before any is kept."""
+        new = {}
+        for key, value in state.items():
+            index, _, rest = key.partition(".")
+            name, _, slot = rest.partition(".")
+            i = int(index) if index.isdecimal() else len(layers)
+            params = layers[i].parameters() if i < len(layers) else {}
+            value = np.asarray(value)
+            if rest == "step" and i < len(layers) and value.shape == () \
+                    and value.dtype.kind in "iu" and value >= 0:
+                new.setdefault(i, {})["step"] = int(value)
+                continue
+            like = params.get(name) if slot else None
+            if (like is not None and value.shape == like.shape
+                    and value.dtype.kind in "iuf"):
+                with np.errstate(over="ignore"):
+                    value = value.astype(like.dtype)
+                if np.isfinite(value).all():
+                    new.setdefault(i, {}).setdefault(name, {})[slot] = value
+                    continue
+            raise ValueError(f"{key} ({value.dtype} of shape {value.shape}) is no "
+                             f"finite slot of a parameter, nor a step count")
+        if any("step" not in slots for slots in new.values()):
+            raise ValueError("the state holds a layer's arrays but not its step count")
+        for layer in layers:
+            self.state.pop(layer, None)
+        self.state.update({layers[i]: slots for i, slots in new.items()})
+
+
+# %% chapters/05-optimizers.md cell 10
 class SGD(Optimizer):
     """Stochastic gradient descent, with optional momentum, as ``torch.optim.SGD``.
 
@@ -97,7 +136,7 @@ class SGD(Optimizer):
     ``lr`` is the decayed learning rate; ``grad`` includes the weight-decay term.
     """
 
-    checks = Optimizer.checks | {"momentum": check_fraction}
+    checks = Optimizer.checks | {"momentum": partial(check_real, at_least=0, below=1)}
 
     def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0, learning_rate_decay: float = 0.0,
                  weight_decay: float = 0.0):
@@ -115,7 +154,7 @@ class SGD(Optimizer):
         param -= learning_rate * grad
 
 
-# %% chapters/05-optimizers.md cell 14
+# %% chapters/05-optimizers.md cell 15
 class Adam(Optimizer):
     """Adam (Kingma & Ba, 2015), as ``torch.optim.Adam``.
 
@@ -124,8 +163,9 @@ class Adam(Optimizer):
     ``param -= lr * m_hat / (sqrt(v_hat) + epsilon)``, epsilon outside the square root.
     """
 
-    checks = Optimizer.checks | {"beta_1": check_fraction, "beta_2": check_fraction,
-                                 "epsilon": check_positive}
+    checks = Optimizer.checks | {"beta_1": partial(check_real, at_least=0, below=1),
+                                 "beta_2": partial(check_real, at_least=0, below=1),
+                                 "epsilon": partial(check_real, above=0)}
 
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-8, learning_rate_decay: float = 0.0, weight_decay: float = 0.0):

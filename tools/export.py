@@ -12,8 +12,8 @@ it becomes the module's docstring. A chapter may also list which of
 its classes and functions ``import dlfs`` offers at the top level (``toplevel: [Conv2D, ...]``);
 without that list, all of them. A cell tagged
 ``export:NAME`` goes into the module ``dlfs/NAME.py`` instead, which several
-chapters may write to (``export:_checks`` gathers the input checks, an internal
-module). Each module gets that docstring, naming its chapters, an ``__all__`` of its
+chapters may write to (Appendix B's ``export:model`` cells harden ``Model``; a module whose
+name starts with ``_`` is internal). Each module gets that docstring, naming its chapters, an ``__all__`` of its
 public top-level names (those not starting with ``_``), and before each cell's
 code a marker naming its chapter and cell (``# %% chapters/x.md cell 12``, code
 cells counted from 0 as nbval's test names count them), so that a traceback
