@@ -17,6 +17,7 @@ import pytest
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
+import dlfs
 from dlfs import Adam, CategoricalCrossEntropy, Dense, Layer, Model, ReLU, Softmax
 from dlfs.normalization import BatchNorm, Standardize
 from oracle import FAST, TOLERANCE, error, import_torch, seeds
@@ -82,10 +83,10 @@ def test_an_unfitted_standardize_refuses_to_run():
 
 
 @pytest.mark.parametrize("bad, message", [
-    (np.ones((4, 5)), "inputs must have 3 channels along axis 1"),
-    (np.ones(3), "inputs must have a batch axis and a channel axis"),
+    (np.ones((4, 5)), r"inputs must have 3 features per row, got shape \(4, 5\)"),
+    (np.ones((4, 5, 2, 2)), r"inputs must have 3 channels \(axis 1\), got shape \(4, 5, 2, 2\)"),
+    (np.ones(3), r"inputs must have the shape \(batch, ...\), the examples along axis 0, got shape \(3,\)"),
     (np.ones((0, 3)), "inputs is an empty batch"),
-    (np.array([[1.0, np.inf, 0.0]]), "inputs must be finite"),
 ])
 def test_standardize_checks_its_inputs_naming_them(bad, message):
     layer = Standardize(3).fit(np.ones((2, 3)))
@@ -93,9 +94,20 @@ def test_standardize_checks_its_inputs_naming_them(bad, message):
         layer.forward(bad)
 
 
+def test_standardize_forward_makes_no_pass_over_the_values_but_fit_does():
+    """The layer's forward checks shapes only (fit/evaluate/predict check X's values once);
+    Standardize.fit measures statistics, so it refuses inf and NaN itself."""
+    layer = Standardize(3).fit(np.ones((2, 3)))
+    assert np.isinf(layer.forward(np.array([[1.0, np.inf, 0.0]]))[0, 1])
+    with pytest.raises(ValueError, match=r"X must be finite, got inf at row 0, column 1"):
+        Standardize(3).fit(np.array([[1.0, np.inf, 0.0], [0.0, 0.0, 0.0]]))
+
+
 def test_standardize_fit_names_X():
-    with pytest.raises(ValueError, match="X must have 3 channels"):
+    with pytest.raises(ValueError, match=r"X must have 3 features per row, got shape \(5, 4\)"):
         Standardize(3).fit(np.ones((5, 4)))
+    with pytest.raises(ValueError, match=r"X must have 3 channels \(axis 1\), got shape \(5, 4, 2, 2\)"):
+        Standardize(3).fit(np.ones((5, 4, 2, 2)))
     with pytest.raises(TypeError, match="X must hold numbers"):
         Standardize(3).fit(np.array([["a", "b", "c"]]))
 
@@ -104,6 +116,8 @@ def test_standardize_fit_names_X():
     ({"n_channels": 0}, ValueError, "n_channels"),
     ({"n_channels": 2.5}, ValueError, "n_channels"),
     ({"n_channels": 2, "epsilon": 0}, ValueError, "epsilon"),
+    ({"n_channels": 2, "epsilon": "1e-8"}, TypeError, r"epsilon must be a real number > 0, got '1e-8' \(a str\)"),
+    ({"n_channels": 2, "epsilon": True}, TypeError, r"epsilon must be a real number > 0, got True \(a bool\)"),
     ({"n_channels": 2, "dtype": np.int32}, TypeError, "dtype"),
 ])
 def test_standardize_constructor_errors_name_the_argument(kwargs, kind, message):
@@ -113,9 +127,11 @@ def test_standardize_constructor_errors_name_the_argument(kwargs, kind, message)
 
 # BatchNorm: definitions ---------------------------------------------------------------------------
 
-def test_both_layers_are_registered_and_rebuild_from_their_config():
+def test_both_layers_are_found_by_full_name_and_rebuild_from_their_config():
+    import dlfs.normalization
     for layer in (Standardize(3, epsilon=1e-6, dtype=F64), BatchNorm(5, momentum=0.3, epsilon=1e-3, dtype=F64)):
-        assert type(layer) in Layer.registry.values()
+        assert isinstance(layer, Layer) and type(layer).__module__ == "dlfs.normalization"
+        assert getattr(dlfs.normalization, type(layer).__qualname__) is type(layer)
         config = json.loads(json.dumps(layer.get_config()))
         assert type(layer)(**config).get_config() == layer.get_config()
 
@@ -175,9 +191,9 @@ def test_one_value_per_channel_in_training_is_a_clear_value_error(shape):
 
 
 @pytest.mark.parametrize("bad, message", [
-    (np.ones((8, 3)), "inputs must have 4 channels along axis 1"),
-    (np.ones((8, 3, 2, 2)), "inputs must have 4 channels along axis 1"),
-    (np.ones(4), "inputs must have a batch axis"),
+    (np.ones((8, 3)), r"inputs must have 4 features per row, got shape \(8, 3\)"),
+    (np.ones((8, 3, 2, 2)), r"inputs must have 4 channels \(axis 1\), got shape \(8, 3, 2, 2\)"),
+    (np.ones(4), r"inputs must have the shape \(batch, ...\), the examples along axis 0, got shape \(4,\)"),
     (np.ones((0, 4)), "inputs is an empty batch"),
 ])
 def test_batchnorm_checks_its_inputs_naming_them(bad, message):
@@ -189,8 +205,10 @@ def test_batchnorm_checks_its_inputs_naming_them(bad, message):
     ({"n_channels": 0}, ValueError, "n_channels"),
     ({"n_channels": 3, "momentum": 1.5}, ValueError, "momentum"),
     ({"n_channels": 3, "momentum": -0.1}, ValueError, "momentum"),
-    ({"n_channels": 3, "momentum": "fast"}, TypeError, "momentum"),
+    ({"n_channels": 3, "momentum": "fast"}, TypeError, r"momentum must be a real number >= 0 and <= 1, got 'fast'"),
+    ({"n_channels": 3, "momentum": True}, TypeError, r"momentum must be a real number >= 0 and <= 1, got True"),
     ({"n_channels": 3, "epsilon": 0.0}, ValueError, "epsilon"),
+    ({"n_channels": 3, "epsilon": "1e-5"}, TypeError, r"epsilon must be a real number > 0, got '1e-5'"),
     ({"n_channels": 3, "dtype": np.int64}, TypeError, "dtype"),
 ])
 def test_batchnorm_constructor_errors_name_the_argument(kwargs, kind, message):
@@ -259,8 +277,8 @@ def test_statistics_and_running_statistics_survive_save_and_load(tmp_path):
     X, y = data((60, 6), seed=7, loc=10.0, scale=30.0).astype(np.float32), np.arange(60) % 3
     model = small_model(X)
     model.fit(X, y, epochs=2, batch_size=16, rng=0, verbose=0)
-    model.save(tmp_path / "m.npz")
-    restored = Model.load(tmp_path / "m.npz")
+    dlfs.save(model, tmp_path / "m.npz")
+    restored = dlfs.load(tmp_path / "m.npz")
     for ours, theirs in zip(model.layers, restored.layers):
         assert type(ours) is type(theirs)
         for name, array in ours.state().items():
@@ -272,9 +290,9 @@ def test_statistics_and_running_statistics_survive_save_and_load(tmp_path):
 
 def test_a_saved_unfitted_standardize_still_refuses_after_loading(tmp_path):
     model = Model([Standardize(2), Dense(2, 2, rng=0), Softmax()], CategoricalCrossEntropy())
-    model.save(tmp_path / "unfitted.npz")
+    dlfs.save(model, tmp_path / "unfitted.npz")
     with pytest.raises(RuntimeError, match="no statistics"):
-        Model.load(tmp_path / "unfitted.npz").predict(np.ones((3, 2), dtype=np.float32))
+        dlfs.load(tmp_path / "unfitted.npz").predict(np.ones((3, 2), dtype=np.float32))
 
 
 # Against PyTorch ------------------------------------------------------------------------------------
