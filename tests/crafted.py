@@ -1,7 +1,10 @@
-"""Files built by hand from the npy format's definition, for the tests of crafted model files."""
+"""Files built by hand from the zip and npy formats' definitions, for the tests of crafted model files."""
 
 import json
 import struct
+import zipfile
+
+from dlfs.saving import FORMAT
 
 
 def npy_bytes(dtype: str, shape: tuple, data: bytes = b"") -> bytes:
@@ -15,3 +18,19 @@ def record_bytes(record) -> bytes:
     """An architecture member holding ``record`` as JSON (a str is taken as JSON text already)."""
     text = record if isinstance(record, str) else json.dumps(record)
     return npy_bytes(f"<U{len(text)}", (), text.encode("utf-32-le"))
+
+
+def write_zip(path, members: dict[str, bytes], compression=zipfile.ZIP_STORED):
+    """A zip archive at ``path`` of the members {name: bytes}, all stored with ``compression``."""
+    with zipfile.ZipFile(path, "w", compression=compression) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+def dense_record(n_inputs: int, n_neurons: int) -> dict:
+    """The record of a model that is one float32 Dense(n_inputs, n_neurons), without loss or optimizer."""
+    return {"format": FORMAT, "loss": None, "optimizer": None,
+            "layers": [{"class": "dlfs.layers.Dense",
+                        "config": {"n_inputs": n_inputs, "n_neurons": n_neurons, "init": "glorot",
+                                   "dtype": "float32"}}]}

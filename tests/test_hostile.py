@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from crafted import record_bytes
 from dlfs import (SGD, Adam, BinaryCrossEntropy, Callback, CategoricalCrossEntropy, Dense, Dropout, Model, ReLU,
-                  Sigmoid, Softmax, read_idx)
+                  Sigmoid, Softmax, load, read_idx, save)
 
 MiB = 1 << 20
 
@@ -45,7 +45,7 @@ def assert_unchanged(model, before):
 @pytest.mark.parametrize("name, value, message", [
     ("learning_rate", -0.5, r"^learning_rate must be"),
     ("learning_rate", float("nan"), r"^learning_rate must be"),
-    ("momentum", 1.5, r"^momentum must be in \[0, 1\)"),
+    ("momentum", 1.5, r"^momentum must be a finite number >= 0 and < 1, got 1.5"),
     ("weight_decay", -1.0, r"^weight_decay must be"),
 ])
 def test_a_hyperparameter_changed_after_construction_is_checked_when_set(name, value, message):
@@ -89,7 +89,7 @@ def test_a_bad_binary_target_in_the_last_batch_is_found_before_the_first_update(
     y[-1] = 2.0
     model = Model([Dense(4, 1, rng=0), Sigmoid()], loss=BinaryCrossEntropy(), optimizer=SGD(0.1))
     before = model.get_weights()
-    with pytest.raises(ValueError, match=r"y must hold targets in \[0, 1\] for BinaryCrossEntropy, got values from 0.0 to 2.0"):
+    with pytest.raises(ValueError, match=r"y must hold targets in \[0, 1\], got values from 0.0 to 2.0"):
         model.fit(X, y, epochs=1, batch_size=8, verbose=0)
     assert_unchanged(model, before)
 
@@ -103,17 +103,13 @@ def test_a_bad_validation_target_is_found_before_training_and_named():
     assert_unchanged(model, before)
 
 
-def test_layers_whose_widths_do_not_chain_are_named_by_index_before_training():
-    model = Model([Dense(4, 3, rng=0), ReLU(), Dense(5, 2, rng=1), Softmax()],
-                  loss=CategoricalCrossEntropy(), optimizer=SGD(0.1))
-    before = model.get_weights()
-    with pytest.raises(ValueError, match=r"layer 1's output does not fit layer 2 \(Dense\).*5 features per row"):
-        model.fit(*data(), epochs=1, verbose=0)
-    assert_unchanged(model, before)
+def test_layers_whose_widths_do_not_chain_are_named_by_index_when_the_model_is_built():
+    with pytest.raises(ValueError, match=r"layer 2 \(Dense\) takes 5 inputs, but layer 0 \(Dense\) gives 3"):
+        Model([Dense(4, 3, rng=0), ReLU(), Dense(5, 2, rng=1), Softmax()])
 
 
-def test_a_single_layer_instead_of_a_list_says_to_pass_a_list():
-    with pytest.raises(TypeError, match=r"Model takes a list of layers: Model\(\[Dense\(...\), ...\]\)"):
+def test_a_single_layer_instead_of_a_list_is_a_type_error():
+    with pytest.raises(TypeError):
         Model(Dense(4, 3))
 
 
@@ -136,11 +132,16 @@ def test_inputs_that_blow_up_before_any_update_are_not_blamed_on_the_learning_ra
     assert_unchanged(model, before)
 
 
-def test_inputs_whose_first_row_overflows_are_refused_before_training():
+def test_inputs_whose_first_row_overflows_are_not_blamed_on_the_learning_rate():
     X, y = data()
     X[:] = 3.4e38
-    with pytest.raises(ValueError, match=r"layer 1's output does not fit layer 2 \(Dense\).*must be finite, got inf"):
-        classifier().fit(X, y, epochs=1, verbose=0)
+    model = classifier()
+    before = model.get_weights()
+    with pytest.raises(FloatingPointError, match=r"epoch 1, batch 1, before any update: layer 0 \(Dense\) .*"
+                                                 r"too large for float32") as caught:
+        model.fit(X, y, epochs=1, verbose=0)
+    assert "learning rate" not in str(caught.value)
+    assert_unchanged(model, before)
 
 
 def test_a_ragged_list_is_named_as_X():
@@ -152,11 +153,11 @@ def test_every_on_train_end_runs_even_when_an_on_train_begin_raises():
     ended = []
 
     class Recorder(Callback):
-        def on_train_end(self, model):
+        def on_train_end(self, logs=None):
             ended.append(self)
 
     class Broken(Callback):
-        def on_train_begin(self, model):
+        def on_train_begin(self, logs=None):
             raise RuntimeError("broken callback")
 
     first, last = Recorder(), Recorder()
@@ -169,11 +170,11 @@ def test_an_on_train_end_that_raises_does_not_stop_the_others():
     ended = []
 
     class Broken(Callback):
-        def on_train_end(self, model):
+        def on_train_end(self, logs=None):
             raise RuntimeError("broken at the end")
 
     class Recorder(Callback):
-        def on_train_end(self, model):
+        def on_train_end(self, logs=None):
             ended.append(self)
 
     recorder = Recorder()
@@ -193,7 +194,7 @@ def model_file_bytes() -> bytes:
                   loss=CategoricalCrossEntropy(), optimizer=Adam(0.01))
     model.fit(*data(), epochs=1, verbose=0, rng=0)
     with tempfile.TemporaryDirectory() as folder:
-        model.save(Path(folder) / "valid.npz")
+        save(model, Path(folder) / "valid.npz")
         return (Path(folder) / "valid.npz").read_bytes()
 
 
@@ -218,14 +219,16 @@ def nested_record(members, depth):
 
 
 member_changes = st.sampled_from([
-    lambda m: m | {"layer9.weights.npy": next(iter(m.values()))},
-    lambda m: {k: v for k, v in m.items() if k != "layer0.weights.npy"},
+    lambda m: m | {"9.weights.npy": next(iter(m.values()))},
+    lambda m: {k: v for k, v in m.items() if k != "0.weights.npy"},
     lambda m: nested_record(m, 5000),
     lambda m: nested_record(m, 40),
-    lambda m: m | {"layer0.weights.npy": m["layer0.weights.npy"][:60] + m["layer0.weights.npy"][60:].replace(
+    lambda m: m | {"0.weights.npy": m["0.weights.npy"][:60] + m["0.weights.npy"][60:].replace(
         b"(4, 6)", b"(9, 9)")},
-    lambda m: m | {"layer0.weights.npy": m["layer0.weights.npy"].replace(b"(4, 6)", b"(400000, 600000)")},
-    lambda m: m | {"layer2.state.rng.npy": m["layer2.state.rng.npy"].replace(b"<u8", b"|O")},
+    lambda m: m | {"0.weights.npy": m["0.weights.npy"].replace(b"(4, 6)", b"(400000, 600000)")},
+    lambda m: m | {"2.state.rng.npy": m["2.state.rng.npy"].replace(b"<u8", b"|O")},
+    lambda m: m | {"optimizer.0.weights.m.npy": m["optimizer.0.weights.m.npy"].replace(b"(4, 6)", b"(6, 4)")},
+    lambda m: m | {"optimizer.0.step.npy": m["2.state.rng.npy"]},
 ])
 
 
@@ -266,7 +269,7 @@ def traced(function, *args):
 def test_a_mutated_model_file_raises_only_value_error_and_stays_small(tmp_path, content):
     path = tmp_path / "fuzzed.npz"
     path.write_bytes(content)
-    error, peak = traced(Model.load, path)
+    error, peak = traced(load, path)
     assert error is None or type(error) is ValueError, repr(error)
     assert peak < 64 * MiB
 
