@@ -337,6 +337,12 @@ def test_one_hot():
         one_hot(np.array([4]), 4)
 
 
+@pytest.mark.parametrize("n_classes", [2.0, 0, -3, True, "10", None])
+def test_one_hot_names_a_bad_number_of_classes(n_classes):
+    with pytest.raises(ValueError, match=r"n_classes must be a positive integer, got "):
+        one_hot(np.array([0, 1]), n_classes)
+
+
 # End to end ----------------------------------------------------------------------------------
 
 def test_the_chapter_network_reaches_93_percent():
