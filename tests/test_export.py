@@ -218,3 +218,91 @@ def test_the_api_page_documents_exactly_the_public_names():
     page = (EXPORTER.parent.parent / "api.md").read_text(encoding="utf-8")
     documented = re.findall(r"^\.\. auto(?:class|function):: dlfs\.(\w+)$", page, re.M)
     assert sorted(documented) == sorted(dlfs.__all__)
+
+
+# The book itself (issue 25): every exported line is visible, and modules say what they hold -------
+
+ROOT = EXPORTER.parent.parent
+HIDING_TAGS = {"remove-cell", "remove-input", "hide-input", "hide-cell",
+               "remove_cell", "remove_input", "hide_input", "hide_cell"}     # Jupyter Book reads both spellings
+
+
+def hidden_export_cells(chapter: Path) -> list[str]:
+    """The exported code cells of ``chapter`` (a MyST .md) that the book would hide or collapse."""
+    import jupytext
+
+    notebook = jupytext.read(chapter)
+    found = []
+    for number, cell in enumerate(c for c in notebook.cells if c.cell_type == "code"):
+        tags = set(cell.metadata.get("tags", []))
+        if not any(tag == "export" or tag.startswith("export:") for tag in tags):
+            continue
+        hiding = sorted(tags & HIDING_TAGS)
+        if cell.metadata.get("jupyter", {}).get("source_hidden"):
+            hiding.append("source_hidden")
+        if hiding:
+            found.append(f"{chapter.name} cell {number}: {', '.join(hiding)}")
+    return found
+
+
+def chapter_titles() -> dict[str, str]:
+    """Each chapter's title, its first '# ' heading in a markdown cell."""
+    import jupytext
+
+    titles = {}
+    for chapter in sorted((ROOT / "chapters").glob("*.md")):
+        lines = (line for cell in jupytext.read(chapter).cells if cell.cell_type == "markdown"
+                 for line in cell.source.splitlines())
+        titles[chapter.name] = next(line[2:] for line in lines if line.startswith("# "))
+    return titles
+
+
+def normalised(text: str) -> str:
+    return " ".join(text.lower().replace("\n", " ").split()).rstrip(".:")
+
+
+def module_summary(path: Path) -> str:
+    """A generated module's docstring, without the "Generated from ..." paragraph."""
+    import ast
+
+    docstring = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+    return docstring.split("\n\nGenerated ")[0]
+
+
+def test_the_hidden_cell_check_sees_every_way_of_hiding(tmp_path: Path):
+    """The check below, shown to fail: each hiding tag on an export cell is reported, on a
+    cell tagged export:NAME too; a hidden cell that exports nothing is not."""
+    cells = [("# dlfs.x: visible.\nA = 1", True)]
+    cells += [(f"B{i} = 2", f"[export, {tag}]") for i, tag in enumerate(sorted(HIDING_TAGS))]
+    cells += [("C = 3", "['export:_other', hide-input]"), ("print('setup')", "[remove-cell]")]
+    write_chapter(tmp_path, "01-x.md", "X", "x", [(s, e.strip("[]") if isinstance(e, str) else e) for s, e in cells])
+    found = hidden_export_cells(tmp_path / "chapters" / "01-x.md")
+    assert [line.split(": ")[1] for line in found] == sorted(HIDING_TAGS) + ["hide-input"], found
+
+
+def test_no_chapter_hides_an_export_cell():
+    chapters = sorted((ROOT / "chapters").glob("*.md"))
+    assert len(chapters) >= 13
+    hidden = [line for chapter in chapters for line in hidden_export_cells(chapter)]
+    assert not hidden, "exported code must be visible in the book:\n" + "\n".join(hidden)
+
+
+def test_the_docstring_check_would_see_a_chapter_title(tmp_path: Path):
+    """Shown to fail: a module whose docstring is a chapter's title, as the old exporter wrote."""
+    titles = {normalised(title) for title in chapter_titles().values()}
+    assert "the training loop" in titles
+    (tmp_path / "old.py").write_text('"""The training loop.\n\nGenerated from chapters/06-training-loop.md."""\n')
+    assert normalised(module_summary(tmp_path / "old.py")) in titles
+
+
+def test_no_module_docstring_is_a_chapter_title():
+    """Modules say what they hold (taken from the opening comment of their first export cell),
+    not which chapter wrote them: _book.py is not "Loss functions."."""
+    titles = {normalised(title): name for name, title in chapter_titles().items()}
+    modules = [path for path in sorted((ROOT / "dlfs").glob("*.py")) if path.name != "__init__.py"]
+    assert len(modules) >= 14
+    for path in modules:
+        summary = module_summary(path)
+        assert summary, f"dlfs/{path.name} has no docstring"
+        assert normalised(summary) not in titles, \
+            f"dlfs/{path.name}'s docstring is the title of {titles[normalised(summary)]}: {summary!r}"
