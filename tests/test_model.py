@@ -792,3 +792,50 @@ def test_fit_keeps_the_optimizer_and_its_state():
     model.fit(X, y, epochs=1, batch_size=60, rng=0, verbose=0)
     assert model.optimizer is optimizer and optimizer.learning_rate == 0.001
     assert optimizer.state[model.layers[0]]["step"] == 2
+
+
+def count_value_checks(monkeypatch) -> dict[str, int]:
+    """Count the checks that pass over values (finiteness, labels, probabilities, checked loss
+    calls), wherever dlfs imported them; the cheap shape checks of the layers are not counted."""
+    import sys
+
+    import dlfs.validation
+    counts = {}
+
+    def counting(name, function, counted=lambda *args, **kwargs: True):
+        def wrapper(*args, **kwargs):
+            if counted(*args, **kwargs):
+                counts[name] = counts.get(name, 0) + 1
+            return function(*args, **kwargs)
+        return wrapper
+
+    for name in ("check_finite", "class_indices", "check_probabilities", "check_same_shape", "check_batch"):
+        original = getattr(dlfs.validation, name)
+        counted = (lambda *a, finite=False, **k: finite) if name == "check_batch" else (lambda *a, **k: True)
+        wrapper = counting(name, original, counted)
+        for module in [m for key, m in sys.modules.items() if key == "dlfs" or key.startswith("dlfs.")]:
+            if getattr(module, name, None) is original:
+                monkeypatch.setattr(module, name, wrapper)
+    return counts
+
+
+@pytest.mark.parametrize("make_model, make_y", [
+    (small_classifier, lambda y: y),
+    (small_classifier, lambda y: one_hot(y, 3)),
+    (lambda: Model([Dense(4, 3, rng=0), Sigmoid()], BinaryCrossEntropy(), SGD(0.1)),
+     lambda y: one_hot(y, 3).astype(np.float32)),
+    (lambda: Model([Dense(4, 3, rng=0)], MeanSquaredError(), SGD(0.01)), lambda y: one_hot(y, 3) * 1.0),
+], ids=["labels", "one-hot", "binary", "regression"])
+def test_fit_checks_the_data_once_not_once_per_batch(monkeypatch, make_model, make_y):
+    """Validate once, at the boundary: the value checks that fit runs do not grow with the number
+    of batches or epochs (inside the loop the losses run with check_input=False)."""
+    X, labels = small_data(64)
+    y = make_y(labels)
+    counts = count_value_checks(monkeypatch)
+    runs = {}
+    for epochs, batch_size in ((1, 64), (3, 4)):          # 1 batch, then 48
+        counts.clear()
+        make_model().fit(X, y, epochs=epochs, batch_size=batch_size, validation_data=(X, y), rng=0, verbose=0)
+        runs[epochs, batch_size] = dict(counts)
+    assert runs[1, 64] == runs[3, 4], runs
+    assert sum(runs[1, 64].values()) <= 12, runs
