@@ -6,7 +6,7 @@ Generated from chapters/06-training-loop.md, chapters/b-robustness.md by tools/e
 
 __all__ = ['FORMAT', 'save', 'load', 'MAX_RECORD_BYTES', 'MAX_RECORD_DEPTH']
 
-# %% chapters/06-training-loop.md cell 30
+# %% chapters/06-training-loop.md cell 31
 # dlfs.saving: the model file. save(model, path) writes a NumPy .npz archive
 # of plain arrays and one JSON record of the classes; load(path) reads it.
 import json
@@ -56,7 +56,7 @@ def save(model: Model, path) -> None:
         np.savez(file, architecture=np.array(text), **arrays)
 
 
-# %% chapters/06-training-loop.md cell 31
+# %% chapters/06-training-loop.md cell 32
 def _find_class(name: str, base: type, custom_objects: dict) -> type:
     """``custom_objects[short name]``, else dlfs's own ``base`` subclass
     of that full name ("dlfs.layers.Dense")."""
@@ -138,7 +138,8 @@ def load(path, custom_objects: dict | None = None) -> Model:
         with zipfile.ZipFile(path) as archive:
             size = path.stat().st_size
             return _load_checked(archive, size, custom_objects or {})
-    except (zipfile.BadZipFile, EOFError, OSError) as error:
+    except (zipfile.BadZipFile, EOFError, OSError,
+            NotImplementedError) as error:       # "zip file version 6.4"
         raise ValueError(f"{path}: not a .npz archive ({error})") from None
     except ValueError as error:
         raise ValueError(f"{path}: {error}") from None

@@ -390,6 +390,18 @@ def test_load_refuses_missing_truncated_and_foreign_files(tmp_path):
         load(tmp_path / "noise.npz")
 
 
+def test_a_zip_directory_asking_for_an_unknown_zip_version_is_a_value_error(tmp_path):
+    """Found by the fuzz test: zipfile raises NotImplementedError for a version it cannot read."""
+    good = tmp_path / "good.npz"
+    save(small_classifier(), good)
+    data = bytearray(good.read_bytes())
+    entry = data.index(b"PK\x01\x02")             # the first entry of the central directory
+    data[entry + 6] = 64                          # "version needed to extract": 6.4
+    (tmp_path / "v64.npz").write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"v64\.npz: not a \.npz archive \(zip file version 6.4\)"):
+        load(tmp_path / "v64.npz")
+
+
 def test_load_refuses_a_corrupt_member(tmp_path):
     good = tmp_path / "good.npz"
     save(small_classifier(), good)
