@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from dlfs import ReLU, Sigmoid, Softmax, Tanh, check_layer_gradients
-from dlfs.activations import as_float_array
+from dlfs.activations import _as_float_array as as_float_array
 from dlfs.validation import check_dvalues
 
 try:
