@@ -9,7 +9,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dlfs import Dense, Layer, check_layer_gradients
+from dlfs import Dense, check_layer_gradients
 from dlfs.validation import check_batch
 from dlfs.layers import DEFAULT_DTYPE
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from dlfs import (BinaryCrossEntropy, CategoricalCrossEntropy, Loss, MeanSquaredError, Sigmoid, Softmax, accuracy,
+from dlfs import (BinaryCrossEntropy, CategoricalCrossEntropy, MeanSquaredError, Sigmoid, Softmax, accuracy,
                   numerical_gradient, relative_error, softmax_cross_entropy_backward)
 from dlfs.validation import class_indices
 from dlfs.losses import binary_accuracy, sigmoid_binary_cross_entropy_backward
