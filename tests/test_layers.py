@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dlfs import Dense, check_layer_gradients
-from dlfs.validation import check_batch
+from dlfs.validation import check_batch, check_real, describe
 from dlfs.layers import DEFAULT_DTYPE
 
 
@@ -88,6 +88,35 @@ def test_check_batch_for_images_names_channels_and_suggests_a_reshape():
         check_batch(np.zeros((2, 784)), "X", ndim=4)
     with pytest.raises(ValueError, match=r"X must have 3 channels \(axis 1\), got shape \(2, 1, 4, 4\)"):
         check_batch(np.zeros((2, 1, 4, 4)), "X", ndim=4, features=3)
+
+
+@pytest.mark.parametrize("value, bounds", [(1, {"at_least": 0, "at_most": 1}), (0.5, {"above": 0, "below": 1}),
+                                           (np.float32(0.25), {}), (np.int64(3), {"above": 2})])
+def test_check_real_returns_a_python_float_within_inclusive_or_strict_bounds(value, bounds):
+    checked = check_real("r", value, **bounds)
+    assert type(checked) is float and checked == float(value)
+
+
+@pytest.mark.parametrize("value, bounds, error, message", [
+    (0, {"above": 0}, ValueError, r"r must be a finite number > 0, got 0"),
+    (1.0, {"at_least": 0, "below": 1}, ValueError, r"r must be a finite number >= 0 and < 1, got 1.0"),
+    (1.5, {"at_most": 1}, ValueError, r"r must be a finite number <= 1, got 1.5"),
+    (np.float32(np.inf), {"above": 0}, ValueError, r"r must be a finite number > 0, got np.float32\(inf\)"),
+    (np.nan, {}, ValueError, r"r must be a finite number"),
+    ("0.5", {"above": 0}, TypeError, r"r must be a real number > 0, got '0.5' \(a str\)"),
+    (True, {"above": 0}, TypeError, r"r must be a real number > 0, got True \(a bool\)"),
+    (np.bool_(True), {}, TypeError, r"r must be a real number"),
+    (None, {}, TypeError, r"r must be a real number"),
+])
+def test_check_real_names_the_argument_the_expectation_and_the_value(value, bounds, error, message):
+    with pytest.raises(error, match=message):
+        check_real("r", value, **bounds)
+
+
+def test_describe_says_what_came():
+    assert describe(np.zeros((10, 4))) == "an array of shape (10, 4)"
+    assert describe((1, 2, 3)) == "a tuple of 3 items" and describe([]) == "a list of 0 items"
+    assert describe({}) == "dict" and describe("x") == "str"
 
 
 # construction ------------------------------------------------------------------------------------
