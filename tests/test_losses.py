@@ -360,6 +360,24 @@ def test_unchecked_calls_equal_the_checked_ones_bit_for_bit(loss, y_pred, y_true
         assert_identical(loss.fused_backward(y_pred, targets, check_input=False), loss.fused_backward(y_pred, y_true))
 
 
+@settings(max_examples=60, deadline=None)
+@given(probs=probability_rows(), data=st.data())
+def test_unchecked_equals_checked_on_any_probabilities_and_targets(probs, data):
+    """The same, for any probabilities (many exactly 0 or 1), float32 or float64, and labels given
+    as integers or one-hot rows."""
+    n, c = probs.shape
+    labels = np.array(data.draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)))
+    y_cce = np.eye(c, dtype=int)[labels] if data.draw(st.booleans()) else labels
+    y_bce = data.draw(arrays(np.float64, probs.shape, elements=st.floats(0, 1)))
+    with np.errstate(under="ignore"):
+        for loss, y_true in ((CategoricalCrossEntropy(), y_cce), (BinaryCrossEntropy(), y_bce)):
+            targets = loss.check_targets(y_true, c)
+            for method in ("forward", "calculate", "backward", "fused_backward", "metric"):
+                checked = getattr(loss, method)(probs, y_true)
+                checked = checked.copy() if isinstance(checked, np.ndarray) else checked
+                assert_identical(getattr(loss, method)(probs, targets, check_input=False), checked)
+
+
 def test_the_module_level_kernels_have_the_same_unchecked_path():
     rng = np.random.default_rng(14)
     probs, labels = random_probabilities(rng, 8, 3), rng.integers(0, 3, 8)
