@@ -747,6 +747,20 @@ def test_evaluate_returns_plain_python_floats(make):
     model, X, y = make()
     scores = model.evaluate(X, y)
     assert scores and all(type(value) is float for value in scores.values()), {k: type(v) for k, v in scores.items()}
+    model.optimizer = SGD(0.01)
+    history = model.fit(X, y, epochs=2, validation_data=(X, y), rng=0, verbose=0)
+    assert all(type(value) is float for values in history.values() for value in values), history
+
+
+def test_evaluate_gives_floats_even_for_a_metric_that_returns_a_numpy_number():
+    class NumpyMetric(CategoricalCrossEntropy):
+        def metric(self, y_pred, y_true, check_input=True):
+            return np.float32(super().metric(y_pred, y_true, check_input))
+
+    model = small_classifier()
+    model.loss = NumpyMetric()
+    scores = model.evaluate(*small_data())
+    assert type(scores["accuracy"]) is float and type(scores["loss"]) is float
 
 
 def test_finite_inputs_that_overflow_the_first_layer_are_not_blamed_on_the_learning_rate(recwarn):
