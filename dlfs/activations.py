@@ -3,7 +3,7 @@
 Generated from chapters/03-activations.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
 """
 
-__all__ = ['as_float_array', 'ReLU', 'Sigmoid', 'Tanh', 'Softmax']
+__all__ = ['ReLU', 'Sigmoid', 'Tanh', 'Softmax']
 
 # %% chapters/03-activations.md cell 1
 # dlfs.activations: ReLU, sigmoid, tanh and softmax as layers.
@@ -14,7 +14,7 @@ from dlfs.layers import Layer
 
 
 # %% chapters/03-activations.md cell 8
-def as_float_array(inputs) -> np.ndarray:
+def _as_float_array(inputs) -> np.ndarray:
     """``inputs`` as an array: floating dtypes are kept, anything else (integers, bools) becomes float64."""
     array = np.asarray(inputs)
     return array if array.dtype.kind == "f" else array.astype(np.float64)
@@ -49,7 +49,7 @@ class Sigmoid(Layer):
 
     def forward(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
         """Inputs of any shape (array-like) -> outputs in [0, 1] of the same shape."""
-        inputs = as_float_array(inputs)
+        inputs = _as_float_array(inputs)
         t = np.exp(-np.abs(inputs))               # in (0, 1]
         positive = 1 / (1 + t)                    # sigmoid(|z|)
         self.output = np.where(inputs >= 0, positive, t * positive)
@@ -69,7 +69,7 @@ class Tanh(Layer):
 
     def forward(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
         """Inputs of any shape (array-like) -> outputs in [-1, 1] of the same shape."""
-        self.output = np.tanh(as_float_array(inputs))
+        self.output = np.tanh(_as_float_array(inputs))
         return self.output
 
     def backward(self, dvalues: np.ndarray) -> np.ndarray:
@@ -90,7 +90,7 @@ class Softmax(Layer):
 
     def forward(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
         """Logits (N, C), array-like -> probabilities (N, C)."""
-        inputs = as_float_array(inputs)
+        inputs = _as_float_array(inputs)
         if inputs.ndim == 0 or inputs.shape[-1] == 0:
             raise ValueError(f"Softmax needs at least one class along the last axis, got shape {inputs.shape}")
         exp = np.exp(inputs - inputs.max(axis=-1, keepdims=True))   # every exponent <= 0

@@ -67,11 +67,10 @@ class Loss:
     def check_targets(self, y_true, n_outputs: int, name: str = "y") -> np.ndarray:
         """The targets of a data set with ``n_outputs`` outputs per example, checked, in the form
         ``check`` gives them; by default finite and shaped like the outputs, (N, n_outputs)."""
-        hint = " (reshape with y.reshape(-1, 1))" if np.ndim(y_true) == 1 and n_outputs == 1 else ""
-        try:
-            return check_batch(y_true, name, ndim=2, features=n_outputs, finite=True)
-        except ValueError as error:
-            raise ValueError(f"{error}{hint}") from None
+        if np.ndim(y_true) == 1 and n_outputs == 1:
+            raise ValueError(f"{name} must have the shape (N, 1) of the outputs, got shape {np.shape(y_true)} "
+                             f"(reshape with {name}.reshape(-1, 1))")
+        return check_batch(y_true, name, ndim=2, features=n_outputs, finite=True)
 
 
 # %% chapters/04-losses.md cell 6
@@ -249,7 +248,7 @@ def accuracy(y_pred: np.ndarray, y_true, check_input: bool = True) -> float:
         return binary_accuracy(y_pred, y_true, check_input)
     if check_input:
         y_true = class_indices(y_true, *y_pred.shape)
-    return np.count_nonzero(y_pred.argmax(axis=1) == y_true) / len(y_pred)
+    return float(np.count_nonzero(y_pred.argmax(axis=1) == y_true) / len(y_pred))
 
 
 # %% chapters/04-losses.md cell 22
@@ -257,7 +256,7 @@ def binary_accuracy(y_pred: np.ndarray, y_true, check_input: bool = True) -> flo
     """Fraction of the N*k yes/no answers that are right: p > 0.5 against targets > 0.5; shapes (N, k)."""
     if check_input:
         y_pred, y_true = check_same_shape(y_pred, y_true)
-    return np.count_nonzero((y_pred > 0.5) == (y_true > 0.5)) / y_pred.size
+    return float(np.count_nonzero((y_pred > 0.5) == (y_true > 0.5)) / y_pred.size)
 
 
 # %% chapters/04-losses.md cell 23

@@ -46,9 +46,10 @@ class Model:
             got = f"the class {layer.__name__}: create one, {layer.__name__}(...)" if isinstance(layer, type) \
                 else describe(layer)
             raise TypeError(f"layer must be a dlfs Layer (Dense, ReLU, ...), got {got}")
-        if any(existing is layer for existing in self.layers):
-            raise ValueError("this layer object is already in the model; shared layers are not "
-                             "supported: create a new layer")
+        for i, existing in enumerate(self.layers):
+            if existing is layer:
+                raise ValueError(f"this layer object is already in the model (layer {i}); shared layers "
+                                 "are not supported: create a new layer")
         n_inputs = getattr(layer, "n_inputs", None)
         for i in range(len(self.layers) - 1, -1, -1):       # back to the last known width
             before = self.layers[i]
@@ -81,6 +82,8 @@ class Model:
         is handed to the loss (``fit`` checked its targets once, before the first batch).
         """
         loss, layers = self.loss, self.layers
+        if loss is None:
+            raise RuntimeError("model.loss is not set: assign a dlfs Loss before calling backward")
         if loss.fuses_with(layers[-1]):
             dvalues = layers[-1].dinputs = loss.fused_backward(output, y_true, check_input)
             layers = layers[:-1]
@@ -195,7 +198,10 @@ class Model:
                 logs = self._train_epoch(X, y, batch_size, order, epoch, show_bar)
                 if validation_data is not None:
                     with self.divergence_guard(lambda: f"epoch {epoch} (validation pass)"):
-                        logs |= {"val_" + key: value for key, value in self._scores(*validation_data).items()}
+                        scores = self._scores(*validation_data)
+                        if not np.isfinite(scores["loss"]):
+                            raise FloatingPointError(f"the validation loss is {scores['loss']}")
+                    logs |= {"val_" + key: value for key, value in scores.items()}
                 for key, value in logs.items():
                     self.history.setdefault(key, []).append(value)
                 if verbose:
@@ -286,13 +292,13 @@ class Model:
                 raise ValueError(f"layer {i} ({type(layer).__name__}) refuses "
                                  f"its state arrays: {error}") from None
 
-    # %% chapters/06-training-loop.md cell 17
+    # %% chapters/06-training-loop.md cell 18
     def get_weights(self) -> list[np.ndarray]:
         """Copies of every parameter array, layer by layer."""
         return [param.copy() for layer in self.layers
                 for param in layer.parameters().values()]
 
-    # %% chapters/06-training-loop.md cell 17
+    # %% chapters/06-training-loop.md cell 18
     def set_weights(self, weights: list[np.ndarray]) -> None:
         """Copy ``weights`` (as ``get_weights`` returns them) into the layers."""
         keys = [f"{i}.{name}" for i, layer in enumerate(self.layers)
@@ -302,7 +308,7 @@ class Model:
                              f"parameter), got {len(weights)}")
         self.load_state_dict(self.state_dict() | dict(zip(keys, weights)))
 
-    # %% chapters/06-training-loop.md cell 18
+    # %% chapters/06-training-loop.md cell 19
     @property
     def dtype(self) -> np.dtype:
         """The dtype of the first layer that has one (float32 by default)."""

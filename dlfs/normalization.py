@@ -32,7 +32,7 @@ class Standardize(Layer):
     variance of a channel are over every other axis (all examples and, for images, all pixels).
     ``fit(X_train)`` sets them (arrays (C,) in ``dtype``) and the number of examples they came
     from; until then ``forward`` raises RuntimeError. Outputs have the inputs' shape. The
-    statistics are the layer's ``state()``, so ``Model.save``/``load`` keep them. No parameters.
+    statistics are the layer's ``state()``, so ``dlfs.save``/``load`` keep them. No parameters.
     """
 
     def __init__(self, n_channels: int, epsilon: float = 1e-8, dtype=DEFAULT_DTYPE):

@@ -126,7 +126,7 @@ def check_finite(array: np.ndarray, name: str, original: np.ndarray | None = Non
     where = f"row {bad[0]}, column {bad[1]}" if len(bad) == 2 else f"index {bad}"
     if original is not None and math.isfinite(original[bad]):
         raise ValueError(f"{name} overflows {array.dtype.name}: {original[bad].item()!r} at {where} is beyond "
-                         f"±{np.finfo(array.dtype).max:.3g}; scale the inputs")
+                         f"±{np.finfo(array.dtype).max:.3g}")
     raise ValueError(f"{name} must be finite, got {array[bad]} at {where}")
 
 
