@@ -410,7 +410,7 @@ def test_check_targets_gives_the_form_the_arithmetic_uses():
     with pytest.raises(ValueError, match=r"y must hold class indices in \[0, 2\]"):
         CategoricalCrossEntropy().check_targets(np.array([0, 3, 1]), 3)
     with pytest.raises(ValueError, match=r"y must have the shape \(N, 1\) of the outputs, got shape \(2,\) "
-                                         r"\(reshape with y.reshape\(-1, 1\)\)$"):
+                                         r"\(reshape [^()]*\.reshape\(-1, 1\)\)$"):
         BinaryCrossEntropy().check_targets(np.array([0.0, 1.0]), 1)
     with pytest.raises(ValueError, match=r"y must hold targets in \[0, 1\]"):
         BinaryCrossEntropy().check_targets(np.array([[0.0], [2.0]]), 1)
