@@ -69,7 +69,7 @@ class Loss:
         ``check`` gives them; by default finite and shaped like the outputs, (N, n_outputs)."""
         if np.ndim(y_true) == 1 and n_outputs == 1:
             raise ValueError(f"{name} must have the shape (N, 1) of the outputs, got shape {np.shape(y_true)} "
-                             f"(reshape with {name}.reshape(-1, 1))")
+                             "(reshape them with .reshape(-1, 1))")
         return check_batch(y_true, name, ndim=2, features=n_outputs, finite=True)
 
 

@@ -39,15 +39,16 @@ def check_real(name: str, value, *, above=None, at_least=None, below=None, at_mo
     """
     bounds = [(above, ">"), (at_least, ">="), (below, "<"), (at_most, "<=")]
     expected = " and ".join(f"{sign} {bound:g}" for bound, sign in bounds if bound is not None)
+    expected = f" {expected}" if expected else ""
     if not isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a real number {expected}, got {value!r} (a {type(value).__name__})")
+        raise TypeError(f"{name} must be a real number{expected}, got {value!r} (a {type(value).__name__})")
     number = float(value)
     fits = math.isfinite(number) and all(
         bound is None or (number > bound if sign == ">" else number >= bound if sign == ">="
                           else number < bound if sign == "<" else number <= bound)
         for bound, sign in bounds)
     if not fits:
-        raise ValueError(f"{name} must be a finite number {expected}, got {value!r}")
+        raise ValueError(f"{name} must be a finite number{expected}, got {value!r}")
     return number
 
 
