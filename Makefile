@@ -28,6 +28,12 @@ book: $(BOOK)
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 	@echo "The book is built: open $(CURDIR)/_build/html/index.html"
 
+## make notebooks: the readers' notebooks, _build/notebooks/*.ipynb: each chapter with its stored
+# outputs and its MyST resolved into plain Markdown that Jupyter renders (tools/reader_notebooks.py).
+.PHONY: notebooks
+notebooks: $(BOOK)
+	$(BIN)/python tools/reader_notebooks.py
+
 ## make pdf: the book as a PDF, _build/latex/dlfs.pdf, from the same stored outputs (needs TeX;
 # the README lists Debian's packages). A later `make book` links it from the landing page.
 TEX_PACKAGES := texlive-latex-recommended texlive-latex-extra texlive-xetex texlive-fonts-recommended \
