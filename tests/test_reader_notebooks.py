@@ -196,6 +196,20 @@ def test_refs_take_the_title_or_their_text_and_link_the_notebook():
     assert wrong == "ch-missing" and "not found" in ctx.warnings[0]
 
 
+def test_doc_roles_resolve_relative_to_the_citing_chapter():
+    docs = {"chapters/01-a": rn.Target("A", "01-a.ipynb"), "api": rn.Target("API", None)}
+    out, ctx = convert("{doc}`01-a`, {doc}`the API <../api>`, {doc}`/chapters/01-a` and "
+                       "{doc}`02-missing`", docs=docs, doc="chapters/05-b")
+    assert out == "[A](01-a.ipynb), the API, [A](01-a.ipynb) and 02-missing"
+    assert len(ctx.warnings) == 1          # wrong: a document that does not exist
+
+
+def test_a_figure_becomes_an_image_with_its_caption():
+    out, _ = convert("```{figure} ../figures/net.png\n:alt: A net\n\nThe *net*.\n```")
+    assert out == "![A net](../figures/net.png)\n\n**Figure:** The *net*."
+    assert ":alt:" not in out              # wrong: the option left in the caption
+
+
 def test_labels_comments_and_math():
     out, _ = convert("(ch-x)=\n# Title\n\n% a comment\nText $a_b$ and\n\n$$\nx^2\n$$\n")
     assert out == "# Title\n\nText $a_b$ and\n\n$$\nx^2\n$$"

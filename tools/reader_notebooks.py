@@ -22,6 +22,12 @@ with the MyST of the Markdown cells resolved into plain CommonMark and a little 
 - stored glue outputs (mime ``application/papermill.record/...``, shown nowhere) are stripped;
 - the ``jupytext`` metadata goes, so a reader's jupytext does not pair the copy with a .md.
 
+Links to sections use JupyterLab's heading anchors (the heading's text, spaces as ``-``);
+VS Code and Colab open the notebook at its top. ``{numref}`` shows the title, not a number.
+Figures become ``![alt](path)`` with the path as written (the chapters' Markdown has none: their
+figures are drawn by code). Other directives become their converted body, with a warning on
+stderr; a glue key with no stored output stops the build.
+
 The Markdown is parsed with myst-parser's own markdown-it parser (``create_md_parser`` with
 _config.yml's ``myst_enable_extensions``) and re-rendered by the small token walker below
 (``render_blocks`` / ``render_inline``); no regular expression looks at the document structure.
@@ -40,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import posixpath
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,6 +113,7 @@ class Context:
     docs: dict = field(default_factory=dict)       # "chapters/01-x" -> Target
     cite_labels: dict = field(default_factory=dict)  # bibtex key -> "GB10"
     this_file: str = ""                             # the reader notebook's file name
+    doc: str = ""                                   # the source document ("chapters/01-x")
     cited: list = field(default_factory=list)       # keys, in order of first citation
     warnings: list = field(default_factory=list)
 
@@ -244,8 +252,11 @@ def render_role(
     if name in ("ref", "numref", "doc", "any"):
         text, target = _split_explicit(content)
         if name == "doc":
-            key = target.lstrip("/").removesuffix(".md").removesuffix(".ipynb")
-            found = ctx.docs.get(key)
+            key = target.removesuffix(".md").removesuffix(".ipynb")
+            # absolute from the book's root, or relative to the citing document
+            here = posixpath.dirname(ctx.doc)
+            key = key[1:] if key.startswith("/") else posixpath.join(here, key)
+            found = ctx.docs.get(posixpath.normpath(key))
         else:
             found = ctx.targets.get(target)
         if found is None:
@@ -323,7 +334,7 @@ def render_directive(node, ctx: Context, parser) -> str:
         caption = convert_markdown(body_md, ctx, parser).strip() if name == "figure" else ""
         alt = parsed.options.get("alt", "")
         image = f"![{alt}]({first_line})"
-        return image + (f"\n\n*{caption}*" if caption else "")
+        return image + (f"\n\n**Figure:** {caption}" if caption else "")
     if name in ("tabularcolumns", "raw", "only", "eval-rst", "bibliography", "index"):
         ctx.warnings.append(f"directive {{{name}}} dropped")
         return ""
@@ -434,6 +445,13 @@ def _markdown_sources(root: Path, doc: str) -> list[str]:
     return [(root / f"{doc}.md").read_text()]
 
 
+def _plain_text(nodes) -> str:
+    """The text of inline nodes as a browser shows it (for JupyterLab's heading anchors)."""
+    return "".join(
+        n.content if not n.children else _plain_text(n.children) for n in nodes
+    )
+
+
 def collect_targets(root: Path, parser) -> tuple[dict, dict]:
     """Labels -> Target (the heading after the label) and documents -> Target (its title)."""
     targets, docs = {}, {}
@@ -450,9 +468,7 @@ def collect_targets(root: Path, parser) -> tuple[dict, dict]:
                     continue
                 if node.type == "heading":
                     title = render_inline(node.children[0].children, scratch, parser)
-                    text = "".join(
-                        t.content for t in node.children[0].children if t.type == "text"
-                    )
+                    text = _plain_text(node.children[0].children)
                     if first_heading:
                         docs[doc] = Target(title, href_file)
                         anchor_href = href_file
@@ -542,7 +558,7 @@ def build(out_dir: Path, root: Path = ROOT, quiet: bool = False) -> list[Path]:
         source_nb = nbformat.read(root / f"{doc}.ipynb", as_version=4)
         ctx = Context(
             glue=glue_data(source_nb), targets=targets, docs=docs, cite_labels=labels,
-            this_file=reader_name(doc),
+            this_file=reader_name(doc), doc=doc,
         )
         nb = reader_notebook(source_nb, ctx, parser, bib_texts)
         path = out_dir / reader_name(doc)
