@@ -259,6 +259,16 @@ def test_citations():
     assert out == ("He \\[[HZRS15](#References)\\] and "
                    "\\[[A1](#References), [b](#References)\\].")
     assert ctx.cited == ["he2015", "a", "b"]
+    textual, _ = convert("{cite:t}`he2015` showed", cite_labels={"he2015": "HZRS15"},
+                         cite_authors={"he2015": "He et al."})
+    assert textual == "He et al. \\[[HZRS15](#References)\\] showed"
+
+
+def test_citation_labels_are_the_sites():
+    labels, texts, authors = rn.citation_labels()
+    assert labels["glorot2010"] == "GB10" and labels["he2015"] == "HZRS15"
+    assert authors["glorot2010"] == "Glorot and Bengio" and authors["he2015"] == "He et al."
+    assert texts["glorot2010"].startswith("Xavier Glorot and Yoshua Bengio. Understanding")
 
 
 @pytest.mark.parametrize("source", [

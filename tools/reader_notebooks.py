@@ -10,9 +10,9 @@ with the MyST of the Markdown cells resolved into plain CommonMark and a little 
   formatted as myst-nb formats them (``myst_nb.core.variables.format_plain_text``);
 - ``{ref}``, ``{numref}`` and ``{doc}`` become the text the site shows (the section or chapter
   title, or the role's explicit text), linked to the reader notebook when there is one;
-- ``{cite}`` becomes the label the site shows (``[GB10]``, sphinxcontrib-bibtex's default
-  "alpha" labels, computed with pybtex from references.bib), linked to a "References" cell
-  appended to the notebook, which lists the cited works;
+- ``{cite:p}`` becomes the label the site shows (``[GB10]``, sphinxcontrib-bibtex's default
+  "alpha" labels, computed with pybtex from references.bib; ``{cite:t}``: "Glorot and Bengio
+  [GB10]"), linked to a "References" cell appended to the notebook, which lists the cited works;
 - labels ``(x)=`` and comments ``% ...`` disappear; ``$...$`` and ``$$...$$`` math stay;
 - admonitions become block quotes with a bold title; ``:class: dropdown`` ones (exercise
   solutions) become ``<details><summary>Title</summary> ... </details>``, folded. Their bodies
@@ -76,7 +76,7 @@ _COMMONMARK = MarkdownIt("commonmark")   # for HTML titles: leaves $math$ to the
 
 def book_parser(root: Path = ROOT):
     """myst-parser's markdown-it parser with the book's extensions (from _config.yml)."""
-    config = yaml.safe_load((root / "_config.yml").read_text())
+    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
     extensions = config.get("parse", {}).get("myst_enable_extensions", [])
     return create_md_parser(MdParserConfig(enable_extensions=set(extensions)), RendererHTML)
 
@@ -112,6 +112,7 @@ class Context:
     targets: dict = field(default_factory=dict)    # label -> Target
     docs: dict = field(default_factory=dict)       # "chapters/01-x" -> Target
     cite_labels: dict = field(default_factory=dict)  # bibtex key -> "GB10"
+    cite_authors: dict = field(default_factory=dict)  # bibtex key -> "Glorot and Bengio"
     this_file: str = ""                             # the reader notebook's file name
     doc: str = ""                                   # the source document ("chapters/01-x")
     cited: list = field(default_factory=list)       # keys, in order of first citation
@@ -269,8 +270,12 @@ def render_role(
         for key in keys:
             if key not in ctx.cited:
                 ctx.cited.append(key)
-            label = ctx.cite_labels.get(key, key)
-            labels.append(f"[{label}](#{REFERENCES_ANCHOR})")
+            label = f"[{ctx.cite_labels.get(key, key)}](#{REFERENCES_ANCHOR})"
+            if name in ("cite:t", "cite:ct"):   # textual: "Glorot and Bengio [GB10]"
+                label = f"{ctx.cite_authors.get(key, key)} \\[{label}\\]"
+            labels.append(label)
+        if name in ("cite:t", "cite:ct"):
+            return ", ".join(labels)
         return "\\[" + ", ".join(labels) + "\\]"
     if name == "math":
         return f"${content}$"
@@ -427,7 +432,7 @@ def convert_markdown(source: str, ctx: Context, parser) -> str:
 
 def toc_documents(root: Path = ROOT) -> list[str]:
     """Every document of _toc.yml, in reading order ("chapters/01-dense-layer", "api", ...)."""
-    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
     docs = [toc["root"]]
     for part in toc.get("parts", []):
         docs += [entry["file"] for entry in part.get("chapters", [])]
@@ -442,7 +447,7 @@ def _markdown_sources(root: Path, doc: str) -> list[str]:
     if doc.startswith("chapters/"):
         nb = nbformat.read(root / f"{doc}.ipynb", as_version=4)
         return [c.source for c in nb.cells if c.cell_type == "markdown"]
-    return [(root / f"{doc}.md").read_text()]
+    return [(root / f"{doc}.md").read_text(encoding="utf-8")]
 
 
 def _plain_text(nodes) -> str:
@@ -486,8 +491,8 @@ def collect_targets(root: Path, parser) -> tuple[dict, dict]:
     return targets, docs
 
 
-def citation_labels(root: Path = ROOT) -> tuple[dict, dict]:
-    """bibtex key -> the alpha label the site shows ("GB10"), and -> a plain reference."""
+def citation_labels(root: Path = ROOT) -> tuple[dict, dict, dict]:
+    """bibtex key -> the alpha label the site shows ("GB10"), a plain reference, the authors."""
     from pybtex.database import parse_file
     from pybtex.plugin import find_plugin
 
@@ -498,7 +503,13 @@ def citation_labels(root: Path = ROOT) -> tuple[dict, dict]:
     labels = dict(zip(bib.entries.keys(), labeller.format_labels(bib.entries.values())))
     texts = {e.key: escape_text(" ".join(e.text.render_as("text").split()), False)
              for e in entries}
-    return labels, texts
+    authors = {}
+    for key, entry in bib.entries.items():
+        last = [" ".join(p.last_names) for p in entry.persons.get("author", [])]
+        authors[key] = escape_text(
+            " and ".join(last) if len(last) <= 2 else f"{last[0]} et al.", False
+        )
+    return labels, texts, authors
 
 
 def glue_data(nb) -> dict:
@@ -549,7 +560,7 @@ def build(out_dir: Path, root: Path = ROOT, quiet: bool = False) -> list[Path]:
     """Write every chapter's reader notebook into ``out_dir``; returns their paths."""
     parser = book_parser(root)
     targets, docs = collect_targets(root, parser)
-    labels, bib_texts = citation_labels(root)
+    labels, bib_texts, authors = citation_labels(root)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for doc in toc_documents(root):
@@ -558,11 +569,12 @@ def build(out_dir: Path, root: Path = ROOT, quiet: bool = False) -> list[Path]:
         source_nb = nbformat.read(root / f"{doc}.ipynb", as_version=4)
         ctx = Context(
             glue=glue_data(source_nb), targets=targets, docs=docs, cite_labels=labels,
+            cite_authors=authors,
             this_file=reader_name(doc), doc=doc,
         )
         nb = reader_notebook(source_nb, ctx, parser, bib_texts)
         path = out_dir / reader_name(doc)
-        path.write_text(nbformat.writes(nb) + "\n")
+        path.write_text(nbformat.writes(nb) + "\n", encoding="utf-8")
         written.append(path)
         if not quiet:
             for warning in dict.fromkeys(ctx.warnings):
