@@ -84,7 +84,10 @@ def test_same_code_cells_and_outputs_without_glue(built, doc):
 
 def test_glue_outputs_are_stored_in_the_sources_and_stripped(built):
     source, reader = built["chapters/06-training-loop"]
-    mimes = lambda nb: [k for c in nb.cells for o in c.get("outputs", []) for k in o.get("data", {})]
+
+    def mimes(nb):
+        return [k for c in nb.cells for o in c.get("outputs", []) for k in o.get("data", {})]
+
     assert any(m.startswith(rn.GLUE_PREFIX) for m in mimes(source))
     assert not any(m.startswith(rn.GLUE_PREFIX) for m in mimes(reader))
 
