@@ -28,8 +28,14 @@ book: $(BOOK)
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 	@echo "The book is built: open $(CURDIR)/_build/html/index.html"
 
-## make notebooks: the readers' notebooks, _build/notebooks/*.ipynb: each chapter with its stored
-# outputs and its MyST resolved into plain Markdown that Jupyter renders (tools/reader_notebooks.py).
+## make lab: for readers. Builds the readers' notebooks and opens JupyterLab on them.
+.PHONY: lab
+lab: notebooks
+	cd _build/notebooks && $(CURDIR)/$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) chapters/01-dense-layer.ipynb
+
+## make notebooks: the readers' notebooks, _build/notebooks/chapters/*.ipynb: each chapter with its
+# stored outputs and its MyST resolved into plain Markdown that Jupyter renders, with what the
+# chapters read beside them (tools/reader_notebooks.py).
 .PHONY: notebooks
 notebooks: $(BOOK)
 	$(BIN)/python tools/reader_notebooks.py
@@ -58,7 +64,8 @@ export: $(BOOK)
 sync: $(BOOK)
 	$(BIN)/jupytext --sync $(CH)
 
-## make run CH=chapters/03-activations.md: export, then execute chapters and store their outputs.
+## make run CH=chapters/03-activations.md: for authors. Export, then execute chapters and OVERWRITE
+# their stored outputs (readers: make lab).
 # The kernels run on the numeric platform of tools/numeric_platform.py (one OpenBLAS kernel and
 # thread, NumPy capped at AVX2), so the stored outputs reproduce on any x86-64 CPU with AVX2.
 # The performance appendix runs PyTorch, hence the test extra.

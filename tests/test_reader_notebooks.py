@@ -1,5 +1,6 @@
 """The readers' notebooks (`make notebooks`, tools/reader_notebooks.py): no raw MyST, same code."""
 
+import copy
 import importlib.util
 import re
 import sys
@@ -30,7 +31,7 @@ def built(tmp_path_factory):
     assert [p.name for p in paths] == [Path(doc).name + ".ipynb" for doc in CHAPTERS]
     return {
         doc: (nbformat.read(ROOT / f"{doc}.ipynb", as_version=4),
-              nbformat.read(out / f"{Path(doc).name}.ipynb", as_version=4))
+              nbformat.read(out / "chapters" / f"{Path(doc).name}.ipynb", as_version=4))
         for doc in CHAPTERS
     }
 
@@ -73,7 +74,9 @@ def test_same_code_cells_and_outputs_without_glue(built, doc):
     source, reader = built[doc]
     code = [c for c in source.cells if c.cell_type == "code"]
     code_reader = [c for c in reader.cells if c.cell_type == "code"]
-    assert [c.source for c in code_reader] == [c.source for c in code]
+    assert code[0].source.endswith(rn.AUTHORS_PLATFORM_CALL)       # the one cell that differs
+    assert code_reader[0].source == rn.READERS_PLATFORM_CELL
+    assert [c.source for c in code_reader[1:]] == [c.source for c in code[1:]]
     for src, out in zip(code, code_reader):
         kept = [o for o in src.outputs
                 if not any(k.startswith(rn.GLUE_PREFIX) for k in o.get("data", {}))]
@@ -303,3 +306,63 @@ def test_glued_markdown_appears_in_the_chapter(built):
     text = "\n".join(c.source for c in reader.cells if c.cell_type == "markdown")
     assert stored.startswith("$") and stored in text
     assert "<IPython.core.display.Markdown object>" not in text   # wrong: the text/plain repr
+
+
+# --- the folder runs on its own ---------------------------------------------------------------
+
+def test_the_folder_holds_what_the_chapters_read(tmp_path):
+    rn.build(tmp_path, quiet=True)
+    assert (tmp_path / "chapters" / "numeric_platform.py").read_bytes() == \
+        (ROOT / "tools" / "numeric_platform.py").read_bytes()
+    for name in ("results.json", "long_runs.json", "torch_reference.json", "train_mlp.py"):
+        assert (tmp_path / "benchmarks" / name).is_file(), name
+
+
+def stored_text(nb) -> list[str]:
+    """Each code cell's printed text (streams and text/plain, no images), joined."""
+    texts = []
+    for cell in (c for c in nb.cells if c.cell_type == "code"):
+        text = ""
+        for output in cell.outputs:
+            data = output.get("data", {})
+            if output.output_type == "stream":
+                text += output.text
+            elif "text/plain" in data and "image/png" not in data and not any(k.startswith(rn.GLUE_PREFIX) for k in data):
+                text += data["text/plain"]
+        texts.append(text)
+    return texts
+
+
+def test_a_reader_notebook_runs_in_the_folder_and_prints_the_stored_numbers(tmp_path):
+    """Chapter 1, executed where `make notebooks` puts it (not in chapters/), prints what is stored.
+
+    The readers' platform cell pins the kernel (this is an x86-64 AVX2 machine, as CI is); a
+    notebook whose first cell still pointed at ../tools/ would stop at once.
+    """
+    from nbclient import NotebookClient
+
+    rn.build(tmp_path, quiet=True)
+    path = tmp_path / "chapters" / "01-dense-layer.ipynb"
+    reader = nbformat.read(path, as_version=4)
+    executed = copy.deepcopy(reader)
+    NotebookClient(executed, timeout=300, resources={"metadata": {"path": str(path.parent)}}).execute()
+    assert stored_text(executed) == stored_text(reader)
+    broken = copy.deepcopy(reader)
+    first = next(c for c in broken.cells if c.cell_type == "code")
+    first.source = first.source.replace('run_path("numeric_platform.py")', 'run_path("../tools/numeric_platform.py")')
+    with pytest.raises(Exception, match="numeric_platform"):
+        NotebookClient(broken, timeout=300, resources={"metadata": {"path": str(path.parent)}}).execute()
+
+
+def test_the_readers_platform_cell_goes_on_where_it_cannot_pin(monkeypatch, capsys):
+    import runpy
+
+    platform = runpy.run_path(str(ROOT / "tools" / "numeric_platform.py"))
+    pin_reader = platform["pin_reader"]
+    monkeypatch.setitem(pin_reader.__globals__, "pin", lambda environ=None: False)
+    pin_reader()
+    assert "last digits of some numbers may differ" in capsys.readouterr().out
+    monkeypatch.setitem(pin_reader.__globals__, "pin", lambda environ=None: True)
+    monkeypatch.setitem(pin_reader.__globals__, "check", lambda: (_ for _ in ()).throw(RuntimeError("no")))
+    pin_reader()
+    assert "NumPy was imported before this cell ran" in capsys.readouterr().out

@@ -13,9 +13,10 @@ Any x86-64 CPU with AVX2 and FMA (Intel since 2013, AMD since Zen) runs that pla
 CPUs the stored outputs cannot be reproduced bit for bit: the chapters still run, with the thread
 pin only, and the tests execute them without comparing their outputs.
 
-The settings must be in the environment before NumPy is imported. Three ways in, one definition:
+The settings must be in the environment before NumPy is imported. Four ways in, one definition:
 
     runpy.run_path("../tools/numeric_platform.py")["pin_kernel"]()   # a chapter's first cell
+    runpy.run_path("numeric_platform.py")["pin_reader"]()   # a readers' notebook's first cell
     python tools/numeric_platform.py CMD ...   # run CMD pinned (the Makefile's `make run`)
     runpy.run_path("tools/numeric_platform.py")["pin"]()   # conftest.py, before NumPy loads
 """
@@ -104,6 +105,21 @@ def pin_kernel() -> None:
         check()
     else:
         print(notice())
+
+
+def pin_reader() -> None:
+    """A readers' notebook's first cell: pin this kernel if it can be pinned, else say in one line
+    that the last digits may differ from the book's, and go on (the authors' cell fails instead)."""
+    if not pin():
+        print(f"this CPU is {cpu_description()}, not x86-64 with AVX2: the last digits of some "
+              "numbers may differ from the book's")
+        return
+    try:
+        check()
+    except RuntimeError:
+        print("NumPy was imported before this cell ran, so the numeric platform is not in effect: "
+              "the last digits of some numbers may differ from the book's (restart the kernel "
+              "and run from the top to match them)")
 
 
 if __name__ == "__main__":  # run a command on the platform

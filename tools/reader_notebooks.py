@@ -1,4 +1,4 @@
-"""Write the readers' notebooks: `make notebooks` -> _build/notebooks/<chapter>.ipynb.
+"""Write the readers' notebooks: `make notebooks` -> _build/notebooks/chapters/<chapter>.ipynb.
 
 The chapters' notebooks (chapters/*.ipynb) are written in MyST for the site: labels
 ``(ch-x)=``, roles such as ``{glue:text}`key:.3f``` and ``{ref}`ch-x```, and admonition
@@ -37,6 +37,14 @@ only displays the value with a mime type that front ends do not show, so the not
 top to bottom in a plain kernel: the readers' environment needs ``myst-nb`` installed (no
 stand-in module is written).
 
+The folder runs on its own, laid out as the repository is, so that the chapters' relative paths
+(``../benchmarks/results.json``) hold: the notebooks in ``chapters/``, beside them
+``numeric_platform.py``, and the files the chapters read in ``benchmarks/`` (the stored runs'
+JSON, and the benchmark modules Appendix A imports). A readers' notebook starts with the readers'
+platform cell, ``pin_reader()``: where the kernel cannot be pinned (another CPU, NumPy imported
+already) it says in one line that the last digits may differ, and goes on; the authors' cell in
+chapters/ fails loudly instead.
+
 The output is generated, never edited, and deterministic: the same sources give the same bytes.
 
     python tools/reader_notebooks.py [--out _build/notebooks]
@@ -64,6 +72,14 @@ from myst_parser.parsers.mdit import create_md_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 GLUE_PREFIX = "application/papermill.record/"
+AUTHORS_PLATFORM_CALL = 'runpy.run_path("../tools/numeric_platform.py")["pin_kernel"]()'
+READERS_PLATFORM_CELL = """\
+# Every stored output is computed on one numeric platform: numeric_platform.py, beside this
+# notebook, says why. Where this kernel cannot be pinned to it, the last digits may differ.
+import runpy
+
+runpy.run_path("numeric_platform.py")["pin_reader"]()"""
+BENCHMARK_FILES = ("*.json", "*.py")     # what the chapters read from ../benchmarks
 HIDE_SOURCE = {"remove-input", "hide-input", "remove-cell", "hide-cell"}
 HIDE_OUTPUT = {"remove-output", "hide-output", "remove-cell", "hide-cell"}
 ADMONITIONS = {
@@ -539,6 +555,8 @@ def reader_notebook(source_nb, ctx: Context, parser, bib_texts: dict):
         if cell.cell_type == "markdown":
             cell.source = convert_markdown(cell.source, ctx, parser)
         elif cell.cell_type == "code":
+            if AUTHORS_PLATFORM_CALL in cell.source:
+                cell.source = READERS_PLATFORM_CELL
             cell.outputs = [o for o in cell.outputs if not _is_hidden_glue(o)]
             tags = set(cell.metadata.get("tags", []))
             if tags & HIDE_SOURCE:
@@ -556,12 +574,21 @@ def reader_notebook(source_nb, ctx: Context, parser, bib_texts: dict):
     return nb
 
 
-def build(out_dir: Path, root: Path = ROOT, quiet: bool = False) -> list[Path]:
-    """Write every chapter's reader notebook into ``out_dir``; returns their paths."""
+def build(out: Path, root: Path = ROOT, quiet: bool = False) -> list[Path]:
+    """Write every chapter's reader notebook into ``out/chapters``, with what they read beside
+    them (see the module's docstring); returns the notebooks' paths."""
     parser = book_parser(root)
     targets, docs = collect_targets(root, parser)
     labels, bib_texts, authors = citation_labels(root)
+    out_dir = out / "chapters"
     out_dir.mkdir(parents=True, exist_ok=True)
+    _copy(root / "tools" / "numeric_platform.py", out_dir)
+    # Jupytext, if installed, reads the nearest jupytext.toml: the book's would pair these copies.
+    (out / "jupytext.toml").write_text('# The readers\' notebooks are not paired with text files.\nformats = "ipynb"\n',
+                                       encoding="utf-8")
+    for pattern in BENCHMARK_FILES:
+        for path in sorted((root / "benchmarks").glob(pattern)):
+            _copy(path, out / "benchmarks")
     written = []
     for doc in toc_documents(root):
         if not doc.startswith("chapters/"):
@@ -584,12 +611,21 @@ def build(out_dir: Path, root: Path = ROOT, quiet: bool = False) -> list[Path]:
     return written
 
 
+def _copy(path: Path, folder: Path) -> None:
+    """Copy ``path`` into ``folder`` unless the copy there is already the same."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / path.name
+    data = path.read_bytes()
+    if not target.exists() or target.read_bytes() != data:
+        target.write_bytes(data)
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--out", type=Path, default=ROOT / "_build" / "notebooks")
     args = ap.parse_args(argv)
     written = build(args.out)
-    print(f"{len(written)} reader notebooks in {args.out}")
+    print(f"{len(written)} reader notebooks in {args.out / 'chapters'}")
 
 
 if __name__ == "__main__":
