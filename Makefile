@@ -40,6 +40,12 @@ lab: notebooks
 notebooks: $(BOOK)
 	$(BIN)/python tools/reader_notebooks.py
 
+## make zip: the readers' download, _build/dlfs-notebooks.zip: the readers' notebooks, the dlfs
+# wheel, a requirements.txt that names the wheel by its file, and a README (tools/reader_zip.py).
+.PHONY: zip
+zip: $(BOOK)
+	$(BIN)/python tools/reader_zip.py
+
 ## make pdf: the book as a PDF, _build/latex/dlfs.pdf, from the same stored outputs (needs TeX;
 # the README lists Debian's packages). A later `make book` links it from the landing page.
 TEX_PACKAGES := texlive-latex-recommended texlive-latex-extra texlive-xetex texlive-fonts-recommended \
