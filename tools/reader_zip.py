@@ -46,7 +46,8 @@ README = """\
 Deep Learning from Scratch: the readers' notebooks
 ==================================================
 
-Each chapter as a Jupyter notebook, with its stored outputs. To run them (Python 3.11 or later):
+Each chapter as a Jupyter notebook, with its stored outputs. To run them (Python 3.11 or later),
+in this folder:
 
     python3 -m venv .venv && .venv/bin/pip install -r requirements.txt
     .venv/bin/jupyter lab chapters/01-dense-layer.ipynb
