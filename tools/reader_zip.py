@@ -52,8 +52,8 @@ in this folder:
     python3 -m venv .venv && .venv/bin/pip install -r requirements.txt
     .venv/bin/jupyter lab chapters/01-dense-layer.ipynb
 
-requirements.txt installs the book's own package from the wheel in this folder ({wheel});
-do not `pip install dlfs`: that name on PyPI belongs to an unrelated project.
+requirements.txt installs the book's own package from the wheel in this folder,
+{wheel}. Do not `pip install dlfs`: that name on PyPI belongs to an unrelated project.
 
 The numbers: every stored output was computed on one numeric platform (chapters/
 numeric_platform.py says which); on an x86-64 CPU with AVX2 the notebooks print exactly the
