@@ -46,18 +46,20 @@ README = """\
 Deep Learning from Scratch: the readers' notebooks
 ==================================================
 
-Each chapter as a Jupyter notebook, with its stored outputs. To run them (Python 3.11 or later),
-in this folder:
+Each chapter as a Jupyter notebook, with its stored outputs. To run them
+(Python 3.11 or later), in this folder:
 
     python3 -m venv .venv && .venv/bin/pip install -r requirements.txt
     .venv/bin/jupyter lab chapters/01-dense-layer.ipynb
 
 requirements.txt installs the book's own package from the wheel in this folder,
-{wheel}. Do not `pip install dlfs`: that name on PyPI belongs to an unrelated project.
+{wheel}. Do not `pip install dlfs`: that name on PyPI
+belongs to an unrelated project.
 
-The numbers: every stored output was computed on one numeric platform (chapters/
-numeric_platform.py says which); on an x86-64 CPU with AVX2 the notebooks print exactly the
-stored numbers, elsewhere the first cell says that the last digits may differ.
+The numbers: every stored output was computed on one numeric platform
+(chapters/numeric_platform.py says which). On an x86-64 CPU with AVX2 the
+notebooks print exactly the stored numbers; elsewhere the first cell says that
+the last digits may differ.
 """
 
 
