@@ -43,7 +43,7 @@ notebooks: $(BOOK)
 ## make zip: the readers' download, _build/dlfs-notebooks.zip: the readers' notebooks, the dlfs
 # wheel, a requirements.txt that names the wheel by its file, and a README (tools/reader_zip.py).
 .PHONY: zip
-zip: $(BOOK)
+zip: export
 	$(BIN)/python tools/reader_zip.py
 
 ## make pdf: the book as a PDF, _build/latex/dlfs.pdf, from the same stored outputs (needs TeX;

@@ -263,6 +263,8 @@ def test_page(browser, site, page):
         for suffix in (".ipynb", ".md"):
             if not any(h.endswith(f"_sources/{page}{suffix}") for h in hrefs):
                 problems.append(f"no {suffix} download link")
+        if not any(h.endswith(f"_readers/{page}.ipynb") for h in hrefs):
+            problems.append("no download link to the readers' notebook")
         if not any(h.split("#")[0].endswith("/notation.html") for h in hrefs):
             problems.append("no link to the notation page")
 
