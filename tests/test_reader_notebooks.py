@@ -380,3 +380,13 @@ def test_the_readers_platform_cell_goes_on_where_it_cannot_pin(monkeypatch, caps
     monkeypatch.setitem(pin_reader.__globals__, "check", lambda: (_ for _ in ()).throw(RuntimeError("no")))
     pin_reader()
     assert "NumPy was imported before this cell ran" in capsys.readouterr().out
+
+
+def test_the_landing_page_offers_the_zip_once_it_is_built(tmp_path):
+    import runpy
+
+    link = runpy.run_path(str(ROOT / "tools" / "reader_download.py"))["zip_link"]
+    assert link(tmp_path) == ""
+    (tmp_path / "_build").mkdir()
+    (tmp_path / "_build" / "dlfs-notebooks.zip").write_bytes(b"PK")
+    assert "{download}`dlfs-notebooks.zip <_build/dlfs-notebooks.zip>`" in link(tmp_path)
