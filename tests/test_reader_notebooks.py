@@ -8,6 +8,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from notebook_text import printed
 
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location(
@@ -318,21 +319,6 @@ def test_the_folder_holds_what_the_chapters_read(tmp_path):
         assert (tmp_path / "benchmarks" / name).is_file(), name
 
 
-def stored_text(nb) -> list[str]:
-    """Each code cell's printed text (streams and text/plain, no images), joined."""
-    texts = []
-    for cell in (c for c in nb.cells if c.cell_type == "code"):
-        text = ""
-        for output in cell.outputs:
-            data = output.get("data", {})
-            if output.output_type == "stream":
-                text += output.text
-            elif "text/plain" in data and "image/png" not in data and not any(k.startswith(rn.GLUE_PREFIX) for k in data):
-                text += data["text/plain"]
-        texts.append(text)
-    return texts
-
-
 def test_a_reader_notebook_runs_in_the_folder_and_prints_the_stored_numbers(tmp_path):
     """Chapter 1, executed where `make notebooks` puts it (not in chapters/), prints what is stored.
 
@@ -346,7 +332,7 @@ def test_a_reader_notebook_runs_in_the_folder_and_prints_the_stored_numbers(tmp_
     reader = nbformat.read(path, as_version=4)
     executed = copy.deepcopy(reader)
     NotebookClient(executed, timeout=300, resources={"metadata": {"path": str(path.parent)}}).execute()
-    assert stored_text(executed) == stored_text(reader)
+    assert printed(executed) == printed(reader)
     assert not executed.cells[0].outputs or "last digits" not in str(executed.cells[0].outputs)
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from notebook_text import printed
 
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("reader_zip", ROOT / "tools" / "reader_zip.py")
@@ -28,9 +29,6 @@ _spec.loader.exec_module(rz)
 
 TOP = rz.TOP
 RUN_CHAPTERS = ["01-dense-layer", "11-autograd"]
-# What nbval's sanitizers (tests/sanitize.cfg) replace: memory addresses and wall-clock times.
-SANITIZE = [(re.compile(r"0x[0-9a-fA-F]+"), "0xADDRESS"),
-            (re.compile(r"\d+(\.\d+)?\s?(ms|s|µs|us)\b"), "TIME")]
 
 
 @pytest.fixture(scope="module")
@@ -111,34 +109,6 @@ def test_a_zip_that_names_the_bare_dlfs_fails_the_listing_check(zip_path):
         problems = listing_problems(zf)
     assert any("bare `dlfs`" in problem for problem in problems), problems
     assert any("does not name the wheel file" in problem for problem in problems), problems
-
-
-def printed(notebook) -> list[str]:
-    """Each code cell's printed text: its streams and text/plain results, sanitized as nbval
-    sanitizes (images are left out)."""
-    cells = []
-    for cell in notebook.cells:
-        if cell.cell_type != "code":
-            continue
-        parts, stream = [], None
-        for output in cell.get("outputs", []):
-            if output.output_type == "stream":
-                # a kernel may split one print's text over several stream messages
-                parts.append(output.text if output.name == stream
-                             else f"[{output.name}] {output.text}")
-                stream = output.name
-            elif "text/plain" in output.get("data", {}):
-                parts.append(f"[text/plain] {output.data['text/plain']}")
-                stream = None
-            elif output.output_type == "error":
-                parts.append(f"[error] {output.ename}: {output.evalue}")
-                stream = None
-            # other outputs (the stripped glue records, images alone) print nothing
-        text = "".join(parts)
-        for pattern, replacement in SANITIZE:
-            text = pattern.sub(replacement, text)
-        cells.append(text)
-    return cells
 
 
 def run(command, cwd, env, timeout=1800) -> subprocess.CompletedProcess:

@@ -14,6 +14,7 @@ page with a link to it, as tools/pdf_link.py does for the PDF. Loaded through
 from pathlib import Path
 
 import reader_notebooks
+from pdf_link import reread_root   # the landing page is read on every build
 
 BUTTON_GROUP = "download-buttons"
 FOLDER = "_readers"
@@ -33,11 +34,6 @@ def zip_link(srcdir: Path) -> str:
 def add_zip_link(app, docname: str, source: list[str]) -> None:
     if docname == app.config.root_doc and app.builder.format == "html":
         source[0] += zip_link(Path(app.srcdir))
-
-
-def reread_root(app, env, added, changed, removed) -> list[str]:
-    """Read the landing page on every build: whether the zip exists may have changed."""
-    return [app.config.root_doc] if app.builder.format == "html" else []
 
 
 def add_reader_button(app, pagename, templatename, context, doctree):
