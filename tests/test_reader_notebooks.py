@@ -368,9 +368,10 @@ def test_the_readers_platform_cell_goes_on_where_it_cannot_pin(monkeypatch, caps
     assert "NumPy was imported before this cell ran" in capsys.readouterr().out
 
 
-def test_the_landing_page_offers_the_zip_once_it_is_built(tmp_path):
+def test_the_landing_page_offers_the_zip_once_it_is_built(tmp_path, monkeypatch):
     import runpy
 
+    monkeypatch.syspath_prepend(str(ROOT / "tools"))        # as Sphinx's local_extensions do
     link = runpy.run_path(str(ROOT / "tools" / "reader_download.py"))["zip_link"]
     assert link(tmp_path) == ""
     (tmp_path / "_build").mkdir()
