@@ -186,6 +186,33 @@ def open_page(driver, url: str) -> None:
     """)
 
 
+# Code blocks and printed output (any <pre> in the article) that scroll sideways.
+WIDE_CODE = """
+    return [...document.querySelectorAll('article pre')]
+        .filter(p => p.scrollWidth > p.clientWidth + 1)
+        .map(p => p.textContent.split('\\n').reduce((a, b) => a.length >= b.length ? a : b)
+                   .slice(0, 60));
+"""
+
+# Display math and tables wider than the article that are not inside a scroll box of their own
+# (one within the article whose overflow-x scrolls): on a phone they would be cut off, or drag
+# the whole article sideways.
+CUT_OFF = """
+    const article = document.querySelector('article');
+    const width = article.clientWidth;
+    const ownBox = e => {
+        for (let a = e; a && a !== article; a = a.parentElement) {
+            const overflow = getComputedStyle(a).overflowX;
+            if ((overflow === 'auto' || overflow === 'scroll') && a.clientWidth <= width)
+                return true;
+        }
+        return false;
+    };
+    return [...article.querySelectorAll('mjx-container[display="true"], table')]
+        .filter(e => e.scrollWidth > width && !ownBox(e))
+        .map(e => e.tagName.toLowerCase() + ': ' + e.textContent.trim().slice(0, 60));
+"""
+
 # ---------------------------------------------------------------------------------------------
 # the tests
 
@@ -268,8 +295,52 @@ def test_page(browser, site, page):
         if not any(h.split("#")[0].endswith("/notation.html") for h in hrefs):
             problems.append("no link to the notation page")
 
+    # at 1280 px no code block or printed output scrolls sideways (tests/test_width.py)
+    for line in browser.execute_script(WIDE_CODE):
+        problems.append(f"code scrolls sideways at 1280 px: {line!r}")
+
     if problems:
         pytest.fail(f"{page}.html:\n  " + "\n  ".join(problems), pytrace=False)
+
+
+@pytest.fixture
+def phone(browser):
+    """The browser as a 390-px-wide phone, for one test."""
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                            {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
+    try:
+        yield browser
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_phone_width(phone, site, page):
+    """At 390 px, wide formulas and tables scroll in their own box; Fig. 1 is drawn upright."""
+    open_page(phone, urljoin(site, page + ".html"))
+    problems = [f"cut off at 390 px: {what!r}" for what in phone.execute_script(CUT_OFF)]
+    if page == PAGES[0]:
+        shown = phone.execute_script("""
+            const img = document.querySelector('#fig-network img');
+            const box = img.getBoundingClientRect();
+            return [getComputedStyle(img).content, box.width, box.height];""")
+        if "network-narrow.png" not in shown[0] or not shown[2] > shown[1] >= 300:
+            problems.append(f"Fig. 1 is not the upright drawing at full width: {shown}")
+    if problems:
+        pytest.fail(f"{page}.html:\n  " + "\n  ".join(problems), pytrace=False)
+
+
+def test_the_layout_checks_catch_planted_faults(phone, site):
+    """A too-long code line and a wide formula outside any scroll box are both reported."""
+    open_page(phone, urljoin(site, "chapters/01-dense-layer.html"))
+    phone.execute_script("""
+        const article = document.querySelector('article');
+        article.insertAdjacentHTML('beforeend',
+            '<div class="highlight"><pre>' + 'x'.repeat(200) + '</pre></div>' +
+            '<div><table><tr><td style="white-space: nowrap">' + 'wide '.repeat(200) +
+            '</td></tr></table></div>');""")
+    assert "x" * 60 in phone.execute_script(WIDE_CODE)
+    assert phone.execute_script(CUT_OFF) == ["table: " + "wide " * 12]
 
 
 def test_search_finds_backpropagation(browser, site):

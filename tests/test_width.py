@@ -1,7 +1,7 @@
 """Code fits the column: no chapter line of code or of printed output is wider than WIDTH.
 
 The site's code column, measured in Chromium at a 1280-px window with the book's stylesheet
-(_static/code.css: 13-px monospace), holds 81 characters in a code cell and 79 inside a dropdown
+(_static/site.css: 13-px monospace), holds 81 characters in a code cell and 79 inside a dropdown
 or an admonition; tests/test_site.py checks in the browser that nothing scrolls. PEP 8's 79 is
 the limit here, on every code cell and fenced code block of every chapter, and on every stored
 text output (stream, plain-text result, error).
