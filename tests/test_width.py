@@ -12,10 +12,13 @@ from pathlib import Path
 import jupytext
 import nbformat
 import pytest
+from markdown_it import MarkdownIt
+from mdit_py_plugins.colon_fence import colon_fence_plugin
 
 ROOT = Path(__file__).resolve().parent.parent
 WIDTH = 79
 CHAPTERS = sorted((ROOT / "chapters").glob("*.md"))
+MARKDOWN = MarkdownIt("commonmark").use(colon_fence_plugin)
 
 
 def too_wide(lines, where: str) -> list[str]:
@@ -24,13 +27,16 @@ def too_wide(lines, where: str) -> list[str]:
 
 
 def fenced_code(markdown: str) -> list[str]:
-    """The lines inside the ``` fences of a Markdown cell (directives' bodies included)."""
-    lines, inside = [], False
-    for line in markdown.splitlines():
-        if line.lstrip().startswith("```"):
-            inside = not inside
-        elif inside:
-            lines.append(line)
+    """The lines of code in a Markdown cell: those inside its ```python (or {code-cell}) fences,
+    also when they sit inside a directive fenced by four backticks or colons."""
+    tokens = MARKDOWN.parse(markdown)
+    lines = []
+    while tokens:
+        token = tokens.pop(0)
+        if token.type == "fence" and token.markup == "```":
+            lines += token.content.splitlines()
+        elif token.type in ("fence", "colon_fence"):
+            tokens[:0] = MARKDOWN.parse(token.content)   # a directive: parse its body
     return lines
 
 
@@ -67,3 +73,6 @@ def test_the_check_catches_a_wide_line():
     assert too_wide(["x" * WIDTH, "y" * (WIDTH + 1)], "planted") == [
         f"planted, line 2: {WIDTH + 1} > {WIDTH}: {'y' * 60}..."]
     assert fenced_code("text\n```python\n" + "z" * 99 + "\n```\n" + "w" * 99) == ["z" * 99]
+    nested = "````{admonition} Solutions\nprose\n```python\nx = 1\n```\n````\n"
+    assert fenced_code(nested) == ["x = 1"]
+    assert fenced_code(":::{dropdown}\n```python\ny = 2\n```\n:::\n") == ["y = 2"]
