@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WIDTH = 79
 CHAPTERS = sorted((ROOT / "chapters").glob("*.md"))
 MARKDOWN = MarkdownIt("commonmark").use(colon_fence_plugin)
+CODE = {"code-cell", "code-block", "code", "sourcecode"}   # directives whose body is code
 
 
 def too_wide(lines, where: str) -> list[str]:
@@ -27,13 +28,14 @@ def too_wide(lines, where: str) -> list[str]:
 
 
 def fenced_code(markdown: str) -> list[str]:
-    """The lines of code in a Markdown cell: those inside its ```python (or {code-cell}) fences,
-    also when they sit inside a directive fenced by four backticks or colons."""
+    """The lines of code in a Markdown cell: those of its ``` fences and code directives, also
+    inside other directives (admonitions, dropdowns), whose prose is not code."""
     tokens = MARKDOWN.parse(markdown)
     lines = []
     while tokens:
         token = tokens.pop(0)
-        if token.type == "fence" and token.markup == "```":
+        name = token.info.strip().partition("}")[0].lstrip("{")
+        if token.type == "fence" and (not token.info.startswith("{") or name in CODE):
             lines += token.content.splitlines()
         elif token.type in ("fence", "colon_fence"):
             tokens[:0] = MARKDOWN.parse(token.content)   # a directive: parse its body
@@ -76,3 +78,4 @@ def test_the_check_catches_a_wide_line():
     nested = "````{admonition} Solutions\nprose\n```python\nx = 1\n```\n````\n"
     assert fenced_code(nested) == ["x = 1"]
     assert fenced_code(":::{dropdown}\n```python\ny = 2\n```\n:::\n") == ["y = 2"]
+    assert fenced_code("```{note}\n" + "prose " * 30 + "\n```\n") == []
