@@ -274,9 +274,9 @@ def test_backward_does_not_change_the_parameters():
 
 @pytest.mark.parametrize("bad, error, message", [
     (np.ones((4, 2)), ValueError, r"inputs must have 3 features per row, got shape \(4, 2\)"),
-    (np.ones((4, 3, 1)), ValueError, r"inputs must have the shape \(batch, features\), got shape \(4, 3, 1\)"),
-    (np.ones(3), ValueError, r"inputs must have the shape \(batch, features\), got shape \(3,\) "
-                             r"\(inputs.reshape\(1, -1\) for one example\)"),
+    (np.ones((4, 3, 1)), ValueError, r"inputs must have 3 features on the last axis, got shape \(4, 3, 1\)"),
+    (np.ones(3), ValueError, r"inputs must have the shape \(batch, \.\.\.\), the examples along axis 0, "
+                             r"got shape \(3,\) \(inputs.reshape\(1, -1\) for one example\)"),
     (np.ones((0, 3)), ValueError, r"inputs is an empty batch"),
     (np.array([["1", "2", "3"]]), TypeError, r"inputs must hold numbers"),
     (np.array([[None, None, None]]), TypeError, r"inputs must hold numbers, got an array of dtype object"),

@@ -368,8 +368,8 @@ def test_predict_does_not_depend_on_the_batch_size(dtype):
 
 @pytest.mark.parametrize("X, message", [
     (np.zeros((10, 3)), r"X does not fit layer 0 \(Dense\), tried on one row: inputs must have 4 features"),
-    (np.zeros((10, 4, 1)), r"X does not fit layer 0 \(Dense\), tried on one row: inputs must have the shape "
-                           r"\(batch, features\), got shape \(1, 4, 1\)"),
+    (np.zeros((10, 4, 1)), r"X does not fit layer 0 \(Dense\), tried on one row: inputs must have 4 "
+                           r"features on the last axis, got shape \(1, 4, 1\)"),
     (np.zeros((0, 4)), r"X is an empty batch"),
     ([[0.0, np.nan, 0.0, 0.0]] * 10, r"X must be finite, got nan at row 0, column 1"),
     ([[0.0, 0.0, 0.0, np.inf]] * 10, r"X must be finite, got inf at row 0, column 3"),
