@@ -97,8 +97,8 @@ def run() -> dict:
 def format_counts(results: dict) -> str:
     lines = []
     for name, instructions in results["instructions"].items():
-        lines.append(f"{name:6s} {instructions / 1e6:10.1f} M instructions per two epochs "
-                     f"({results['ratio_gemm'][name]:.2f} x the GEMM bound, "
+        lines.append(f"{name:6s} {instructions / 1e6:10.1f} M instructions per two epochs\n"
+                     f"{'':11s}({results['ratio_gemm'][name]:.2f} x the GEMM bound, "
                      f"{results['ratio_strict'][name]:.2f} x the strict bound)")
     lines.append(f"dlfs / bare NumPy loop: {results['ratio_dlfs_bare']:.2f}")
     return "\n".join(lines)

@@ -381,7 +381,8 @@ def format_table(results: dict) -> str:
     for width in results["adam"]:
         lines.append(f"{'Adam dlfs/torch':<24}{median_of(results, 'ratio_torch_adam', width):>9.2f} | "
                      f"{fastest_of(results, 'ratio_torch_adam', width):<5.2f}  (width {width})")
-    lines.append("median: of the epoch-by-epoch ratios; fastest: fastest epoch against fastest epoch")
+    lines.append("median: of the epoch-by-epoch ratios;")
+    lines.append("fastest: fastest epoch against fastest epoch")
     return "\n".join(lines)
 
 
@@ -395,8 +396,8 @@ def check_targets(results: dict) -> list[str]:
             lines.append(f"----  {label}: not measured in this run (target <= {limit})")
         elif str(width) in where:
             value, fastest = median_of(results, key, str(width)), fastest_of(results, key, str(width))
-            lines.append(f"{'PASS' if value <= limit else 'FAIL'}  {label}: median {value:.2f} "
-                         f"(fastest {fastest:.2f}; target <= {limit})")
+            lines.append(f"{'PASS' if value <= limit else 'FAIL'}  {label}: median {value:.2f}\n"
+                         f"      (fastest {fastest:.2f}; target <= {limit})")
     for width, r in results["widths"].items():
         peaks = r["dlfs_peak_mib_per_epoch"]
         flat = max(peaks[1:], default=peaks[0]) <= peaks[0] * 1.05
