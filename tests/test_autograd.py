@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dlfs import SGD, Adam, Parameters, Tensor, autograd
+from dlfs import SGD, Adam, Parameters, Tensor, autograd, concatenate, no_grad, stack, where
 from oracle import FAST, TOLERANCE, error, import_torch
 
 torch = import_torch()
@@ -388,6 +388,73 @@ def transposed(a, b, rng, leaf):
     return a[0].T, a[1].permute(*reversed(range(a[1].ndim)))
 
 
+def where_pair(a, b, rng, leaf):
+    """where(condition, a, b) with a random boolean condition of the broadcast shape."""
+    if not broadcastable(a, b):
+        return None
+    condition = np.asarray(rng.random(np.broadcast_shapes(a[0].shape, b[0].shape)) < 0.5)
+    return where(condition, a[0], b[0]), torch.where(torch.from_numpy(condition), a[1], b[1])
+
+
+def masked_fill(a, b, rng, leaf):
+    mask = np.asarray(rng.random(a[0].shape) < 0.4)
+    return a[0].masked_fill(mask, -1.5), a[1].masked_fill(torch.from_numpy(mask), -1.5)
+
+
+def joined(a, b, rng, leaf):
+    """concatenate of a, 2a and a new leaf along an existing axis (a stretched to the leaf's
+    length there), or stack of a and tanh(b) along a new axis where b has a's shape."""
+    ndim = a[0].ndim
+    if ndim == 0:
+        return None
+    if rng.integers(2):
+        axis = int(rng.integers(-ndim, ndim))
+        shape = list(a[0].shape)
+        shape[axis] = int(rng.integers(1, 4))
+        L = leaf(tuple(shape))
+        return (concatenate([a[0], a[0] * 2.0, L[0]], axis=axis),
+                torch.cat([a[1], a[1] * 2.0, L[1]], dim=axis))
+    other = b if b[0].shape == a[0].shape else a
+    axis = int(rng.integers(-ndim - 1, ndim + 1))
+    return stack([a[0], other[0].tanh()], axis=axis), torch.stack([a[1], other[1].tanh()], dim=axis)
+
+
+def softmaxes(name: str):
+    def apply(a, b, rng, leaf):
+        if a[0].ndim == 0:
+            return None
+        axis = int(rng.integers(-a[0].ndim, a[0].ndim))
+        return getattr(a[0], name)(axis=axis), getattr(torch, name)(a[1], dim=axis)
+    return apply
+
+
+def variance(a, b, rng, leaf):
+    """var over any axes, dividing by n or n - 1 (torch's correction), with or without keepdims."""
+    ndim = a[0].ndim
+    axis, keepdims, ddof = any_axes(ndim, rng), bool(rng.integers(2)), int(rng.integers(2))
+    axes = range(ndim) if axis is None else np.atleast_1d(axis)
+    if int(np.prod([a[0].shape[i] for i in axes])) <= ddof:
+        return None
+    ours = a[0].var(axis=axis, keepdims=keepdims, ddof=ddof)
+    if axis is None:
+        theirs = torch.var(a[1], correction=ddof)
+        theirs = theirs.reshape((1,) * ndim) if keepdims else theirs
+    else:
+        theirs = torch.var(a[1], dim=axis, correction=ddof, keepdim=keepdims)
+    return ours, theirs
+
+
+def under_no_grad(a, b, rng, leaf):
+    """tanh(a) computed without recording, times a: the gradient flows through the second
+    factor only."""
+    with no_grad():
+        constant = a[0].tanh()
+    assert not constant.requires_grad and constant._parents == ()
+    with torch.no_grad():
+        theirs = a[1].tanh()
+    return constant * a[0], theirs * a[1]
+
+
 NUMBERS = (-1.5, 0.5, 2.0)
 OPERATIONS = {
     "add": binary(lambda x, y: x + y),
@@ -423,6 +490,13 @@ OPERATIONS = {
     "array left": array_on_the_left,
     "integer index": integer_index,
     "basic index": basic_index,
+    "where": where_pair,
+    "masked fill": masked_fill,
+    "concatenate or stack": joined,
+    "softmax": softmaxes("softmax"),
+    "log_softmax": softmaxes("log_softmax"),
+    "var": variance,
+    "no_grad": under_no_grad,
 }
 
 
