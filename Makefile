@@ -87,6 +87,8 @@ bench: $(TEST)
 	$(UNPINNED) $(BIN)/python benchmarks/train_mlp.py
 	$(UNPINNED) $(BIN)/python benchmarks/autograd.py
 	$(UNPINNED) $(BIN)/python benchmarks/train_cnn.py
+	$(UNPINNED) $(BIN)/python benchmarks/language_model.py
+	$(UNPINNED) $(BIN)/python benchmarks/attention.py
 
 ## make long-runs: the 15-epoch runs the Part II chapters quote (pinned, like the chapters).
 long-runs: $(TEST) export

@@ -90,6 +90,16 @@ def test_relative_error_matches_its_formula():
     assert relative_error(a, b) == pytest.approx(5.0 / 7.0)
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_relative_error_of_a_non_finite_gradient_fails_every_tolerance(bad):
+    a = rng().standard_normal(5)
+    broken = a.copy()
+    broken[2] = bad
+    for pair in ((a, broken), (broken, a), (broken, broken)):
+        error = relative_error(*pair)
+        assert np.isnan(error) and not error < 1.0   # no check `error < tol` passes
+
+
 def test_relative_error_refuses_different_shapes_instead_of_broadcasting():
     with pytest.raises(ValueError, match=r"same shape, got \(3, 1\) and \(3,\)"):
         relative_error(np.ones((3, 1)), np.ones(3))
