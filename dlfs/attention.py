@@ -21,9 +21,10 @@ def stable_softmax(scores: np.ndarray, axis: int = -1) -> np.ndarray:
     """exp(scores) normalised to sum to 1 along ``axis``, computed from
     scores minus their maximum (nothing overflows). A slice that is -inf
     throughout has no maximum to subtract: it gives NaN."""
-    shifted = scores - scores.max(axis=axis, keepdims=True)
-    exps = np.exp(shifted)
-    return exps / exps.sum(axis=axis, keepdims=True)
+    exps = scores - scores.max(axis=axis, keepdims=True)
+    np.exp(exps, out=exps)                 # in place: no second array
+    exps /= exps.sum(axis=axis, keepdims=True)
+    return exps
 
 
 def attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask=None,
@@ -34,9 +35,10 @@ def attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask=None,
     True where a query may attend to a key; ``scale`` is 1 / sqrt(D) unless
     given."""
     scale = q.shape[-1] ** -0.5 if scale is None else float(scale)
-    scores = (q @ np.swapaxes(k, -1, -2)) * scale
+    scores = q @ np.swapaxes(k, -1, -2)
+    scores *= scale
     if mask is not None:
-        scores = np.where(mask, scores, -np.inf)
+        np.copyto(scores, -np.inf, where=~np.asarray(mask))
     weights = stable_softmax(scores)
     return weights @ v, weights
 
@@ -67,8 +69,9 @@ def softmax_backward(weights: np.ndarray, dweights: np.ndarray,
     """dL/d(scores) from the softmax's output ``weights`` and dL/d(weights):
     weights * (dweights - sum(dweights * weights)), the sum along ``axis``
     (the Jacobian-vector product; the Jacobian is never formed)."""
-    inner = (dweights * weights).sum(axis=axis, keepdims=True)
-    return weights * (dweights - inner)
+    dscores = dweights - (dweights * weights).sum(axis=axis, keepdims=True)
+    dscores *= weights
+    return dscores
 
 
 def attention_backward(dout: np.ndarray, q: np.ndarray, k: np.ndarray,
@@ -80,7 +83,8 @@ def attention_backward(dout: np.ndarray, q: np.ndarray, k: np.ndarray,
     scale = q.shape[-1] ** -0.5 if scale is None else float(scale)
     dv = np.swapaxes(weights, -1, -2) @ dout
     dweights = dout @ np.swapaxes(v, -1, -2)
-    dscores = softmax_backward(weights, dweights) * scale
+    dscores = softmax_backward(weights, dweights)
+    dscores *= scale
     return dscores @ k, np.swapaxes(dscores, -1, -2) @ q, dv
 
 

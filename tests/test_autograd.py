@@ -206,6 +206,30 @@ def test_parameters_let_an_optimizer_update_tensors_in_place():
     assert np.all(W.data - before > 0.25)                    # three steps of about 0.1 towards 3
 
 
+def test_no_grad_nests_and_restores_recording_after_an_error():
+    x = Tensor(np.ones(3), requires_grad=True)
+    with no_grad():
+        with no_grad():
+            assert not (x * 2).requires_grad
+        assert not (x * 2).requires_grad
+    assert (x * 2).requires_grad
+    with pytest.raises(ZeroDivisionError):
+        with no_grad():
+            1 / 0
+    assert Tensor.recording and (x * 2)._parents
+
+
+def test_masked_entries_get_no_gradient_and_a_masked_softmax_is_exact():
+    scores = Tensor(np.array([[1.0, 2.0, 3.0]]), requires_grad=True)
+    blocked = np.array([[False, True, False]])
+    weights = scores.masked_fill(blocked, -np.inf).softmax(axis=-1)
+    assert weights.data[0, 1] == 0.0
+    (weights * np.array([[1.0, 5.0, -2.0]])).sum().backward()
+    assert scores.grad[0, 1] == 0.0 and np.isfinite(scores.grad).all()
+    picked = where(np.array([True, False]), 1.0, Tensor(np.array([4.0, 5.0]), requires_grad=True))
+    np.testing.assert_array_equal(picked.data, [1.0, 5.0])
+
+
 @pytest.mark.parametrize("attempt, kind, message", [
     (lambda: Tensor(np.array(["a"])), TypeError, "must hold numbers"),
     (lambda: Tensor(np.ones(2)).sum().backward(), RuntimeError, "does not require grad"),
