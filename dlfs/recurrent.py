@@ -121,7 +121,7 @@ class RNN(Layer):
                 "weights_hidden": (n_hidden, n_hidden), "biases": (n_hidden,)}
 
 
-# %% chapters/13-recurrence.md cell 14
+# %% chapters/13-recurrence.md cell 15
 IGNORE_INDEX = -1   # the target of a padded position: no loss counts it
 
 
@@ -151,7 +151,7 @@ def padded_sequences(words, vocab: CharVocabulary,
     return inputs, targets
 
 
-# %% chapters/13-recurrence.md cell 16
+# %% chapters/13-recurrence.md cell 17
 def sequence_cross_entropy(logits, targets,
                            ignore_index: int = IGNORE_INDEX):
     """The mean cross-entropy of softmax(``logits``) (N, T, V) against
