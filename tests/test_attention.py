@@ -11,6 +11,10 @@ output, dL/d(inputs) and the gradient of every parameter:
   out_proj.weight = weights_out.T, given the causal mask in ITS convention: a boolean attn_mask
   that is True where a query may NOT attend, the strict upper triangle triu(ones, diagonal=1).
 
+The functions attention and attention_backward are also compared with SDPA directly, for
+queries and keys of different lengths and a random boolean mask, given to SDPA both as booleans
+and as the additive float mask (0 where allowed, -inf where not).
+
 Then the deliberately wrong variants of the layer (the scale 1/sqrt(C) instead of 1/sqrt(D), the
 causal mask shifted by one either way, the softmax over the query axis, heads made by a reshape
 without the transpose) must each be caught by the same comparison, on a fixed case and among the
@@ -115,6 +119,30 @@ def test_multi_head_attention_matches_torch(reference, n, T, n_heads, D, causal,
     errors = errors_against(reference, layer, inputs, dvalues)
     assert set(errors) == {"finite", "output", "inputs", "weights_qkv", "biases_qkv", "weights_out", "biases_out"}
     assert_small(errors)
+
+
+@FAST
+@given(n=st.integers(1, 3), heads=st.integers(1, 3), Tq=st.integers(1, 6), T=st.integers(1, 6),
+       D=st.integers(1, 4), seed=seeds)
+@example(n=1, heads=1, Tq=1, T=1, D=1, seed=0)
+def test_attention_with_any_boolean_mask_matches_sdpa(n, heads, Tq, T, D, seed):
+    """The functions themselves, with queries and keys of different lengths and a random boolean
+    mask (True = may attend, SDPA's convention too; every row keeps at least one key), against
+    SDPA given the same boolean mask and given it as an additive float mask (0 or -inf)."""
+    rng = np.random.default_rng(seed)
+    q, g = rng.standard_normal((2, n, heads, Tq, D))
+    k, v = rng.standard_normal((2, n, heads, T, D))
+    mask = rng.random((n, heads, Tq, T)) < 0.6
+    mask[..., rng.integers(0, T)] = True
+    out, weights = module.attention(q, k, v, mask)
+    grads = module.attention_backward(g, q, k, v, weights)
+    for torch_mask in (torch.from_numpy(mask), torch.from_numpy(np.where(mask, 0.0, -np.inf))):
+        tq, tk, tv = (torch.tensor(a, requires_grad=True) for a in (q, k, v))
+        expected = F.scaled_dot_product_attention(tq, tk, tv, attn_mask=torch_mask)
+        expected.backward(torch.from_numpy(g))
+        errors = {"output": error(out, expected)}
+        errors |= {f"d{name}": error(ours, theirs.grad) for name, ours, theirs in zip("qkv", grads, (tq, tk, tv))}
+        assert_small(errors)
 
 
 # --------------------------------------------------------------------------------------------
