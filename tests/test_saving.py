@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 import dlfs.activations
-from dlfs import (SGD, Adam, BatchNorm, CategoricalCrossEntropy, Conv2D, Dense, Dropout, Layer, MeanSquaredError,
-                  Model, ReLU, Softmax, Standardize, Tanh, load, save)
+from dlfs import (RNN, SGD, Adam, BatchNorm, CategoricalCrossEntropy, Conv2D, Dense, Dropout, Embedding, Layer,
+                  MeanSquaredError, Model, MultiHeadAttention, ReLU, Softmax, Standardize, Tanh, load, save)
 from dlfs.saving import FORMAT, _arrays, _record
 
 from crafted import dense_record, npy_bytes, record_bytes, write_zip
@@ -603,7 +603,8 @@ def test_a_record_declaring_a_huge_batchnorm_is_refused_before_building_it(tmp_p
 
 
 @pytest.mark.parametrize("layer", [Dense(3, 5), Conv2D(2, 4, (3, 2), stride=2, padding=1), BatchNorm(6),
-                                   Standardize(3)], ids=lambda layer: type(layer).__name__)
+                                   Standardize(3), Embedding(5, 3), RNN(3, 4), MultiHeadAttention(4, 2)],
+                         ids=lambda layer: type(layer).__name__)
 def test_array_shapes_says_what_a_layer_built_from_its_config_saves(layer):
     config = json.loads(json.dumps(layer.get_config()))               # as a file's record holds it
     saved = {name: array.shape for name, array in layer.parameters().items()}
@@ -623,8 +624,9 @@ def dlfs_layer_classes() -> list[type]:
 
 def test_every_dlfs_layer_that_holds_arrays_says_their_shapes():
     """The loader can bound what it builds only for layers that answer array_shapes."""
-    holders = {cls.__name__ for cls in dlfs_layer_classes()} & {"Dense", "Conv2D", "BatchNorm", "Standardize"}
-    assert holders == {"Dense", "Conv2D", "BatchNorm", "Standardize"}
+    expected = {"Dense", "Conv2D", "BatchNorm", "Standardize", "Embedding", "RNN", "MultiHeadAttention"}
+    holders = {cls.__name__ for cls in dlfs_layer_classes()} & expected
+    assert holders == expected
     for cls in dlfs_layer_classes():
         if cls.__name__ in holders:
             assert "array_shapes" in vars(cls), cls
@@ -634,7 +636,9 @@ def test_every_dlfs_layer_that_holds_arrays_says_their_shapes():
 def test_every_dlfs_layer_saves_and_loads_with_its_defaults(tmp_path, cls):
     """Each layer class that dlfs exports rebuilds from its config (save would refuse it otherwise)."""
     examples = {"Dense": lambda: Dense(3, 2), "Conv2D": lambda: Conv2D(1, 2, 3), "BatchNorm": lambda: BatchNorm(3),
-                "Standardize": lambda: Standardize(3), "Dropout": lambda: Dropout(0.5, rng=0)}
+                "Standardize": lambda: Standardize(3), "Dropout": lambda: Dropout(0.5, rng=0),
+                "Embedding": lambda: Embedding(5, 3), "RNN": lambda: RNN(3, 4),
+                "MultiHeadAttention": lambda: MultiHeadAttention(4, 2)}
     try:
         layer = examples.get(cls.__name__, cls)()
     except TypeError:
