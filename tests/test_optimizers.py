@@ -345,3 +345,17 @@ def test_a_later_assignment_is_checked_as_the_constructor_checks():
     with pytest.raises(TypeError, match=r"^epsilon must be a real number > 0, got True"):
         adam.epsilon = True
     assert (sgd.learning_rate, sgd.momentum, adam.epsilon) == (0.05, 0.9, 1e-8)   # refused: unchanged
+
+
+@pytest.mark.parametrize("make", [SGD, Adam])
+def test_global_clipnorm_is_a_checked_setting_that_the_config_keeps(make):
+    """Off (None) by default; a number > 0 when set; saved with the other settings."""
+    assert make().global_clipnorm is None and make().get_config()["global_clipnorm"] is None
+    optimizer = make(global_clipnorm=2)
+    assert optimizer.get_config()["global_clipnorm"] == 2.0
+    assert make(**optimizer.get_config()).global_clipnorm == 2.0
+    for bad in (0, -1.0, float("nan"), "1"):
+        with pytest.raises((ValueError, TypeError), match="global_clipnorm"):
+            make(global_clipnorm=bad)
+    with pytest.raises(ValueError, match="global_clipnorm"):
+        optimizer.global_clipnorm = 0.0
