@@ -136,6 +136,20 @@ def test_dense_on_sequences_is_dense_on_their_rows_bit_for_bit(n, t, n_inputs, n
         np.testing.assert_array_equal(grads[name], value)
 
 
+def test_dense_takes_sequences_that_are_not_in_c_order():
+    """A transposed view (T, N, C) -> (N, T, C), as attention produces, is reshaped by a copy:
+    the same numbers as its C-order copy."""
+    rng = np.random.default_rng(0)
+    view = rng.standard_normal((5, 3, 4)).transpose(1, 0, 2)      # (N=3, T=5, C=4), not C order
+    dvalues = rng.standard_normal((3, 5, 2))
+    layer = dlfs.Dense(4, 2, rng=0, dtype=DTYPE)
+    output, dinputs = layer.forward(view), layer.backward(dvalues)
+    dweights = layer.dweights.copy()
+    np.testing.assert_array_equal(output, layer.forward(np.ascontiguousarray(view)))
+    np.testing.assert_array_equal(dinputs, layer.backward(dvalues))
+    np.testing.assert_array_equal(dweights, layer.dweights)
+
+
 def test_dense_refuses_a_wrong_last_axis_and_a_wrong_gradient_shape():
     layer = dlfs.Dense(3, 2, rng=0)
     with pytest.raises(ValueError, match=r"inputs must have 3 features on the last axis, "
