@@ -59,6 +59,9 @@ LENGTH = 2 * HALF - 1
 # The chapter's model, and the same model on longer sequences, wider, where the T^2 work of
 # attention weighs more than the overheads of a small step: (HALF, DIM, HEADS, BATCH).
 CONFIGS = {"chapter": (8, 32, 2, 64), "long": (64, 128, 4, 16)}
+LEARNING_RATE = 0.01
+TARGET = 1.25          # dlfs / PyTorch per step at one thread, median over the rounds
+F = torch.nn.functional
 
 
 def configure(half: int, dim: int, heads: int, batch_size: int) -> None:
@@ -66,9 +69,6 @@ def configure(half: int, dim: int, heads: int, batch_size: int) -> None:
     global HALF, DIM, HEADS, BATCH, LENGTH
     HALF, DIM, HEADS, BATCH = half, dim, heads, batch_size
     LENGTH = 2 * HALF - 1
-LEARNING_RATE = 0.01
-TARGET = 1.25          # dlfs / PyTorch per step at one thread, median over the rounds
-F = torch.nn.functional
 
 
 class OneBlock:
@@ -232,6 +232,7 @@ def step_split(repeats: int) -> dict:
         dheads = split_heads(dh, HEADS)
 
         def input_projection_backward():
+            # q, k, v stand in for their gradients: the same shapes, the same work.
             d = np.concatenate([merge_heads(g) for g in (q, k, v)], axis=-1).reshape(N * T, 3 * C)
             return x2.T @ d, d @ layer.weights_qkv.T
 
