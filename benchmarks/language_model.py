@@ -2,8 +2,8 @@
 
 The model is the chapter's: a context of 3 characters, ``Embedding(27, 10)``, ``Flatten``,
 ``Dense(30, 200)``, ``Tanh``, ``Dense(200, 27)``, ``Softmax`` with the cross-entropy, Adam at a
-learning rate of 1e-3, float32, mini-batches of 32 (context, next character) pairs of the
-training names (``dlfs.data.name_splits``). A dlfs step is what ``Model.fit`` runs for each batch
+learning rate of 1e-3, float32, on (context, next character) pairs of the training names
+(``dlfs.data.name_splits``), in mini-batches of 32, makemore's size (the chapter trains on 64). A dlfs step is what ``Model.fit`` runs for each batch
 (``Model._train_step``: forward, loss, backward through the fused softmax and cross-entropy, and
 Adam's update of every layer); the PyTorch step is ``nn.Embedding``, ``nn.Flatten``,
 ``nn.Linear``, ``nn.Tanh``, ``nn.Linear`` and ``F.cross_entropy`` on the scores, ``backward()``

@@ -88,6 +88,7 @@ def test_the_wrong_scatter_is_caught():
     (np.array([[0.0, 1.0]]), TypeError, "integer token indices"),
     (np.array(3), ValueError, "non-empty batch"),
     (np.zeros((0, 3), dtype=int), ValueError, "non-empty batch"),
+    (np.zeros((2, 0), dtype=int), ValueError, "non-empty batch"),   # no tokens, though N = 2
 ])
 def test_embedding_refuses_indices_it_cannot_read(bad, kind, says):
     with pytest.raises(kind, match=f"inputs.*{says}"):
