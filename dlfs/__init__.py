@@ -7,14 +7,17 @@ from dlfs.layers import Layer, glorot_uniform, he_normal, Dense
 from dlfs.gradcheck import numerical_gradient, relative_error, check_layer_gradients
 from dlfs.activations import ReLU, Sigmoid, Tanh, Softmax
 from dlfs.losses import Loss, CategoricalCrossEntropy, softmax_cross_entropy_backward, BinaryCrossEntropy, sigmoid_binary_cross_entropy_backward, MeanSquaredError, accuracy, binary_accuracy
-from dlfs.optimizers import Optimizer, SGD, Adam
+from dlfs.optimizers import Optimizer, SGD, Adam, clip_gradients
 from dlfs.model import Model, Callback
 from dlfs.saving import save, load
 from dlfs.data import load_digits_5k, stratified_split, one_hot, digit_splits, read_idx, download_mnist, load_mnist
 from dlfs.regularization import l2_penalty, Dropout, EarlyStopping
 from dlfs.conv import Conv2D, MaxPool2D, Flatten
 from dlfs.normalization import Standardize, BatchNorm
-from dlfs.autograd import Tensor, Parameters
+from dlfs.autograd import Tensor, Parameters, no_grad, where, concatenate, stack
+from dlfs.text import Embedding
+from dlfs.recurrent import orthogonal, RNN, padded_sequences, sequence_cross_entropy
+from dlfs.attention import causal_mask, MultiHeadAttention
 
 __version__ = "0.1.0"  # from pyproject.toml
-__all__ = ['Layer', 'glorot_uniform', 'he_normal', 'Dense', 'numerical_gradient', 'relative_error', 'check_layer_gradients', 'ReLU', 'Sigmoid', 'Tanh', 'Softmax', 'Loss', 'CategoricalCrossEntropy', 'softmax_cross_entropy_backward', 'BinaryCrossEntropy', 'sigmoid_binary_cross_entropy_backward', 'MeanSquaredError', 'accuracy', 'binary_accuracy', 'Optimizer', 'SGD', 'Adam', 'Model', 'Callback', 'save', 'load', 'load_digits_5k', 'stratified_split', 'one_hot', 'digit_splits', 'read_idx', 'download_mnist', 'load_mnist', 'l2_penalty', 'Dropout', 'EarlyStopping', 'Conv2D', 'MaxPool2D', 'Flatten', 'Standardize', 'BatchNorm', 'Tensor', 'Parameters']
+__all__ = ['Layer', 'glorot_uniform', 'he_normal', 'Dense', 'numerical_gradient', 'relative_error', 'check_layer_gradients', 'ReLU', 'Sigmoid', 'Tanh', 'Softmax', 'Loss', 'CategoricalCrossEntropy', 'softmax_cross_entropy_backward', 'BinaryCrossEntropy', 'sigmoid_binary_cross_entropy_backward', 'MeanSquaredError', 'accuracy', 'binary_accuracy', 'Optimizer', 'SGD', 'Adam', 'clip_gradients', 'Model', 'Callback', 'save', 'load', 'load_digits_5k', 'stratified_split', 'one_hot', 'digit_splits', 'read_idx', 'download_mnist', 'load_mnist', 'l2_penalty', 'Dropout', 'EarlyStopping', 'Conv2D', 'MaxPool2D', 'Flatten', 'Standardize', 'BatchNorm', 'Tensor', 'Parameters', 'no_grad', 'where', 'concatenate', 'stack', 'Embedding', 'orthogonal', 'RNN', 'padded_sequences', 'sequence_cross_entropy', 'causal_mask', 'MultiHeadAttention']

@@ -77,8 +77,9 @@ def softmax_backward(weights: np.ndarray, dweights: np.ndarray,
 def attention_backward(dout: np.ndarray, q: np.ndarray, k: np.ndarray,
                        v: np.ndarray, weights: np.ndarray,
                        scale: float | None = None) -> tuple:
-    """dL/dq, dL/dk, dL/dv of ``attention(q, k, v, mask, scale)`` from
-    dL/d(outputs) ``dout`` and the weights it returned (the mask is in
+    """dL/dq (..., Tq, D), dL/dk (..., T, D), dL/dv (..., T, Dv) of
+    ``attention(q, k, v, mask, scale)`` from dL/d(outputs) ``dout``
+    (..., Tq, Dv) and the weights (..., Tq, T) it returned (the mask is in
     them: a masked weight is 0, so is its gradient)."""
     scale = q.shape[-1] ** -0.5 if scale is None else float(scale)
     dv = np.swapaxes(weights, -1, -2) @ dout

@@ -155,7 +155,7 @@ def name_splits(kind: str = "first") -> tuple[list[str], ...]:
     return tuple([words[i] for i in part] for part in parts)
 
 
-# %% chapters/b-robustness.md cell 40
+# %% chapters/b-robustness.md cell 41
 import gzip
 import math
 import zlib
@@ -205,7 +205,7 @@ def _web_page_hint(data: bytes) -> str:
     return ""
 
 
-# %% chapters/b-robustness.md cell 41
+# %% chapters/b-robustness.md cell 42
 def read_idx(path, magic: int | None = None,
              max_bytes: int = MAX_IDX_BYTES) -> np.ndarray:
     """The array stored in the IDX file ``path``, raw or gzip-compressed.
@@ -257,7 +257,7 @@ def read_idx(path, magic: int | None = None,
     return array
 
 
-# %% chapters/b-robustness.md cell 44
+# %% chapters/b-robustness.md cell 45
 def read_idx_pair(images_path, labels_path) -> tuple[np.ndarray, np.ndarray]:
     """Images and labels from a pair of MNIST-style IDX files.
 
@@ -275,7 +275,7 @@ def read_idx_pair(images_path, labels_path) -> tuple[np.ndarray, np.ndarray]:
     return images, labels.astype(np.int64)
 
 
-# %% chapters/b-robustness.md cell 45
+# %% chapters/b-robustness.md cell 46
 import hashlib
 import http.client
 import os
@@ -310,7 +310,7 @@ def mnist_dir(data_dir=None) -> Path:
     return Path(root) / "mnist"
 
 
-# %% chapters/b-robustness.md cell 46
+# %% chapters/b-robustness.md cell 47
 def download_mnist(data_dir=None, mirror: str | None = None,
                    checksums: dict[str, str] | None = None,
                    timeout: float = 60.0) -> Path:

@@ -6,7 +6,8 @@ Generated from chapters/02-backpropagation.md by tools/export.py: do not edit; e
 __all__ = ['numerical_gradient', 'relative_error', 'check_layer_gradients']
 
 # %% chapters/02-backpropagation.md cell 1
-# dlfs.gradcheck: gradients by finite differences, to check a backward pass against.
+# dlfs.gradcheck: gradients by finite differences, to check a backward pass
+# against.
 import warnings
 
 import numpy as np
@@ -14,16 +15,19 @@ import numpy as np
 
 # %% chapters/02-backpropagation.md cell 6
 def numerical_gradient(f, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
-    """Central-difference gradient of a scalar function with respect to the array ``x``.
+    """Central-difference gradient of a scalar function with respect to the
+    array ``x``.
 
-    ``f()`` takes no arguments, reads ``x`` and returns a number. Each element of ``x`` (any
-    shape, a floating-point ndarray, modified in place) is moved by +h and -h and then
-    restored, so ``x`` is unchanged afterwards. Costs 2 * x.size calls of ``f``.
-    Returns a float64 array shaped like ``x``.
+    ``f()`` takes no arguments, reads ``x`` and returns a number. Each element
+    of ``x`` (any shape, a floating-point ndarray, modified in place) is moved
+    by +h and -h and then restored, so ``x`` is unchanged afterwards. Costs
+    2 * x.size calls of ``f``. Returns a float64 array shaped like ``x``.
     """
     if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
-        kind = f"an array of dtype {x.dtype}" if isinstance(x, np.ndarray) else type(x).__name__
-        raise TypeError(f"x must be a floating-point numpy array (it is changed in place), got {kind}")
+        kind = (f"an array of dtype {x.dtype}" if isinstance(x, np.ndarray)
+                else type(x).__name__)
+        raise TypeError("x must be a floating-point numpy array (it is "
+                        f"changed in place), got {kind}")
     grad = np.zeros(x.shape, dtype=np.float64)
     for index in np.ndindex(x.shape):
         original = x[index]
@@ -38,15 +42,21 @@ def numerical_gradient(f, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
 
 # %% chapters/02-backpropagation.md cell 8
 def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
-    """``|a - n| / (|a| + |n|)`` with Euclidean norms over all elements, a float in [0, 1].
+    """``|a - n| / (|a| + |n|)`` with Euclidean norms over all elements, a
+    float in [0, 1].
 
-    Symmetric in its arguments, independent of their common scale, 0 when both are all zeros.
-    Raises ValueError when the shapes differ (no broadcasting).
+    Symmetric in its arguments, independent of their common scale, 0 when
+    both are all zeros, NaN when either holds a NaN or an infinity (so that
+    a check ``error < tolerance`` fails). Raises ValueError when the shapes
+    differ (no broadcasting).
     """
     a = np.asarray(analytic, dtype=np.float64)
     n = np.asarray(numeric, dtype=np.float64)
     if a.shape != n.shape:
-        raise ValueError(f"gradients must have the same shape, got {a.shape} and {n.shape}")
+        raise ValueError("gradients must have the same shape, "
+                         f"got {a.shape} and {n.shape}")
+    if not (np.isfinite(a).all() and np.isfinite(n).all()):
+        return float("nan")
     scale = np.linalg.norm(a) + np.linalg.norm(n)
     return float(np.linalg.norm(a - n) / scale) if scale > 0 else 0.0
 
@@ -85,6 +95,7 @@ def check_layer_gradients(layer, inputs: np.ndarray, h: float = 1e-6,
 
     arrays = {"inputs": inputs} | layer.parameters()
     return {
-        name: relative_error(analytic[name], numerical_gradient(loss, arrays[name], h))
+        name: relative_error(analytic[name],
+                             numerical_gradient(loss, arrays[name], h))
         for name in analytic
     }

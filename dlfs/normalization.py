@@ -9,43 +9,51 @@ __all__ = ['Standardize', 'BatchNorm']
 # dlfs.normalization: standardised inputs and batch normalisation.
 import numpy as np
 
-from dlfs.validation import check_batch, check_count, check_dvalues, check_float_dtype, check_real
+from dlfs.validation import (check_batch, check_count, check_dvalues,
+                             check_float_dtype, check_real)
 from dlfs.layers import DEFAULT_DTYPE, Layer
 
 
 # %% chapters/10-normalization.md cell 5
 def _channel_axes(ndim: int) -> tuple[int, ...]:
-    """The axes averaged over for a per-channel statistic: every axis but 1, e.g. (0, 2, 3) for images."""
+    """The axes averaged over for a per-channel statistic: every axis but 1,
+    e.g. (0, 2, 3) for images."""
     return (0, *range(2, ndim))
 
 
 def _per_channel(values: np.ndarray, ndim: int) -> np.ndarray:
-    """A (C,) array reshaped to broadcast along axis 1 of an ndim-D batch: (1, C) or (1, C, 1, 1)."""
+    """A (C,) array reshaped to broadcast along axis 1 of an ndim-D batch:
+    (1, C) or (1, C, 1, 1)."""
     return values.reshape((1, -1) + (1,) * (ndim - 2))
 
 
 # %% chapters/10-normalization.md cell 6
 class Standardize(Layer):
-    """``(inputs - mean) / sqrt(variance + epsilon)`` per channel, with statistics from training data.
+    """``(inputs - mean) / sqrt(variance + epsilon)`` per channel, with
+    statistics from training data.
 
-    Inputs (N, C) or (N, C, ...) with C = ``n_channels``: the channel axis is 1, and the mean and
-    variance of a channel are over every other axis (all examples and, for images, all pixels).
-    ``fit(X_train)`` sets them (arrays (C,) in ``dtype``) and the number of examples they came
-    from; until then ``forward`` raises RuntimeError. Outputs have the inputs' shape. The
-    statistics are the layer's ``state()``, so ``dlfs.save``/``load`` keep them. No parameters.
+    Inputs (N, C) or (N, C, ...) with C = ``n_channels``: the channel axis is
+    1, and the mean and variance of a channel are over every other axis (all
+    examples and, for images, all pixels). ``fit(X_train)`` sets them (arrays
+    (C,) in ``dtype``) and the number of examples they came from; until then
+    ``forward`` raises RuntimeError. Outputs have the inputs' shape. The
+    statistics are the layer's ``state()``, so ``dlfs.save``/``load`` keep
+    them. No parameters.
     """
 
-    def __init__(self, n_channels: int, epsilon: float = 1e-8, dtype=DEFAULT_DTYPE):
+    def __init__(self, n_channels: int, epsilon: float = 1e-8,
+                 dtype=DEFAULT_DTYPE):
         self.n_channels = check_count("n_channels", n_channels)
         self.epsilon = check_real("epsilon", epsilon, above=0)
         self.dtype = check_float_dtype(dtype)
         self.mean = np.zeros(self.n_channels, dtype=self.dtype)
         self.variance = np.ones(self.n_channels, dtype=self.dtype)
-        self.n_examples = np.zeros((), dtype=np.int64)          # 0: not fitted yet
+        self.n_examples = np.zeros((), dtype=np.int64)  # 0: not fitted yet
         self.output = self.scale = None
 
     def fit(self, X: np.ndarray) -> "Standardize":
-        """Measure the per-channel mean and (biased) variance of the training data X; returns self."""
+        """Measure the per-channel mean and (biased) variance of the training
+        data X; returns self."""
         X = check_batch(X, "X", features=self.n_channels, finite=True)
         axes = _channel_axes(X.ndim)
         self.mean[...] = X.mean(axis=axes, dtype=np.float64)
@@ -53,53 +61,70 @@ class Standardize(Layer):
         self.n_examples[...] = len(X)
         return self
 
-    def forward(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
-        """(N, C, ...) -> (N, C, ...): every channel standardised with the training statistics."""
+    def forward(self, inputs: np.ndarray,
+                training: bool = False) -> np.ndarray:
+        """(N, C, ...) -> (N, C, ...): every channel standardised with the
+        training statistics."""
         if self.n_examples == 0:
-            raise RuntimeError("Standardize has no statistics: call fit(X_train) with the training data first")
-        inputs = check_batch(inputs, dtype=self.dtype, features=self.n_channels)
-        self.scale = _per_channel(1 / np.sqrt(self.variance + self.dtype.type(self.epsilon)), inputs.ndim)
-        self.output = (inputs - _per_channel(self.mean, inputs.ndim)) * self.scale
+            raise RuntimeError("Standardize has no statistics: call "
+                               "fit(X_train) with the training data first")
+        inputs = check_batch(inputs, dtype=self.dtype,
+                             features=self.n_channels)
+        epsilon = self.dtype.type(self.epsilon)
+        self.scale = _per_channel(1 / np.sqrt(self.variance + epsilon),
+                                  inputs.ndim)
+        mean = _per_channel(self.mean, inputs.ndim)
+        self.output = (inputs - mean) * self.scale
         return self.output
 
     def backward(self, dvalues: np.ndarray) -> np.ndarray | None:
-        """dL/d(outputs) -> dL/d(inputs) = dvalues / sqrt(variance + epsilon) (None if not needed)."""
+        """dL/d(outputs) -> dL/d(inputs) = dvalues / sqrt(variance + epsilon)
+        (None if not needed)."""
         dvalues = np.asarray(check_dvalues(self, dvalues), dtype=self.dtype)
-        self.dinputs = dvalues * self.scale if self.needs_input_gradient else None
+        self.dinputs = (dvalues * self.scale if self.needs_input_gradient
+                        else None)
         return self.dinputs
 
     def state(self) -> dict[str, np.ndarray]:
-        return {"mean": self.mean, "variance": self.variance, "n_examples": self.n_examples}
+        return {"mean": self.mean, "variance": self.variance,
+                "n_examples": self.n_examples}
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
         for name, array in self.state().items():
             array[...] = state[name]
 
     def get_config(self) -> dict:
-        return {"n_channels": self.n_channels, "epsilon": self.epsilon, "dtype": self.dtype.name}
+        return {"n_channels": self.n_channels, "epsilon": self.epsilon,
+                "dtype": self.dtype.name}
 
     # %% chapters/10-normalization.md cell 21
     @classmethod
     def array_shapes(cls, config: dict) -> dict[str, tuple[int, ...]]:
-        """The shapes of the statistics a Standardize built from ``config`` saves, known without building it."""
+        """The shapes of the statistics a Standardize built from ``config``
+        saves, known without building it."""
         n = check_count("n_channels", config["n_channels"])
-        return {"state.mean": (n,), "state.variance": (n,), "state.n_examples": ()}
+        return {"state.mean": (n,), "state.variance": (n,),
+                "state.n_examples": ()}
 
 
 # %% chapters/10-normalization.md cell 14
 class BatchNorm(Layer):
-    """Batch normalisation per channel: ``gamma * (x - mean) / sqrt(var + epsilon) + beta``.
+    """Batch normalisation per channel:
+    ``gamma * (x - mean) / sqrt(var + epsilon) + beta``.
 
-    Inputs (N, C) after a Dense layer or (N, C, H, W) after a convolution, C = ``n_channels``:
-    each channel is normalised over every axis but 1. With ``training=True`` the mean and the
-    (biased) variance are the batch's, and the running statistics are updated as in
-    ``torch.nn.BatchNorm1d/2d``: ``running = (1 - momentum) * running + momentum * batch``, with
-    the unbiased batch variance; with ``training=False`` the running statistics are used.
-    Parameters ``gamma`` and ``beta`` (C,); state ``running_mean`` and ``running_var`` (C,).
-    Outputs have the inputs' shape; everything is in ``dtype``.
+    Inputs (N, C) after a Dense layer or (N, C, H, W) after a convolution,
+    C = ``n_channels``: each channel is normalised over every axis but 1. With
+    ``training=True`` the mean and the (biased) variance are the batch's, and
+    the running statistics are updated as in ``torch.nn.BatchNorm1d/2d``:
+    ``running = (1 - momentum) * running + momentum * batch``, with the
+    unbiased batch variance; with ``training=False`` the running statistics
+    are used. Parameters ``gamma`` and ``beta`` (C,); state ``running_mean``
+    and ``running_var`` (C,). Outputs have the inputs' shape; everything is in
+    ``dtype``.
     """
 
-    def __init__(self, n_channels: int, momentum: float = 0.1, epsilon: float = 1e-5, dtype=DEFAULT_DTYPE):
+    def __init__(self, n_channels: int, momentum: float = 0.1,
+                 epsilon: float = 1e-5, dtype=DEFAULT_DTYPE):
         self.n_channels = check_count("n_channels", n_channels)
         self.momentum = check_real("momentum", momentum, at_least=0, at_most=1)
         self.epsilon = check_real("epsilon", epsilon, above=0)
@@ -108,8 +133,10 @@ class BatchNorm(Layer):
         self.beta = np.zeros(self.n_channels, dtype=self.dtype)
         self.running_mean = np.zeros(self.n_channels, dtype=self.dtype)
         self.running_var = np.ones(self.n_channels, dtype=self.dtype)
-        self.output = self.x_hat = self.inv_std = self.dgamma = self.dbeta = None
-        self.batch_statistics = False          # whether the last forward pass used the batch's statistics
+        self.output = self.x_hat = self.inv_std = None
+        self.dgamma = self.dbeta = None
+        # whether the last forward pass used the batch's statistics
+        self.batch_statistics = False
 
     # %% chapters/10-normalization.md cell 24
     def forward(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
@@ -136,14 +163,14 @@ class BatchNorm(Layer):
         return {"gamma": self.dgamma, "beta": self.dbeta}
 
     def get_config(self) -> dict:
-        return {"n_channels": self.n_channels, "momentum": self.momentum, "epsilon": self.epsilon,
-                "dtype": self.dtype.name}
+        return {"n_channels": self.n_channels, "momentum": self.momentum,
+                "epsilon": self.epsilon, "dtype": self.dtype.name}
 
     # %% chapters/10-normalization.md cell 24
     def _batch_statistics(self, inputs: np.ndarray) -> tuple[np.ndarray, ...]:
-        """The batch's per-channel mean and biased variance (C,), and the deviations
-        ``inputs - mean`` (a new array of the inputs' shape); updates the running
-        statistics."""
+        """The batch's per-channel mean and biased variance (C,), and the
+        deviations ``inputs - mean`` (a new array of the inputs' shape); updates
+        the running statistics."""
         m = inputs.size // self.n_channels      # values per channel: N, or N*H*W
         if m < 2:
             raise ValueError(
@@ -179,13 +206,13 @@ class BatchNorm(Layer):
             self.dinputs = None
             return None
         ndim = dvalues.ndim
-        if self.batch_statistics:     # gamma * s * (G - dbeta/m - x_hat * dgamma/m)
+        if self.batch_statistics:   # gamma * s * (G - dbeta/m - x_hat * dgamma/m)
             m = dvalues.size // self.n_channels
             dinputs = self.x_hat * _per_channel(-self.dgamma / m, ndim)
             dinputs += dvalues
             dinputs -= _per_channel(self.dbeta / m, ndim)
             dinputs *= _per_channel(self.gamma, ndim) * self.inv_std
-        else:                         # (G * gamma) * s, the clear version's order
+        else:                       # (G * gamma) * s, the clear version's order
             dinputs = dvalues * _per_channel(self.gamma, ndim)
             dinputs *= self.inv_std
         self.dinputs = dinputs
@@ -194,9 +221,11 @@ class BatchNorm(Layer):
     # %% chapters/10-normalization.md cell 21
     @classmethod
     def array_shapes(cls, config: dict) -> dict[str, tuple[int, ...]]:
-        """The shapes of the parameters and running statistics a BatchNorm built from ``config`` saves."""
+        """The shapes of the parameters and running statistics a BatchNorm built
+        from ``config`` saves."""
         n = check_count("n_channels", config["n_channels"])
-        return {"gamma": (n,), "beta": (n,), "state.running_mean": (n,), "state.running_var": (n,)}
+        return {"gamma": (n,), "beta": (n,), "state.running_mean": (n,),
+                "state.running_var": (n,)}
 
 
 # %% chapters/10-normalization.md cell 24

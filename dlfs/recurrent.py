@@ -28,6 +28,7 @@ def orthogonal(n: int, rng: np.random.Generator,
     return gain * q * np.where(np.diag(r) < 0, -1.0, 1.0)
 
 
+# %% chapters/13-recurrence.md cell 5
 class RNN(Layer):
     """A simple recurrent layer (Elman's): sequences (N, T, n_inputs) ->
     all hidden states (N, T, n_hidden), from h_0 = 0 with
@@ -94,23 +95,23 @@ class RNN(Layer):
                         if self.needs_input_gradient else None)
         return self.dinputs
 
-    # %% chapters/13-recurrence.md cell 5
+    # %% chapters/13-recurrence.md cell 6
     def parameters(self) -> dict[str, np.ndarray]:
         return {"weights_input": self.weights_input,
                 "weights_hidden": self.weights_hidden, "biases": self.biases}
 
-    # %% chapters/13-recurrence.md cell 5
+    # %% chapters/13-recurrence.md cell 6
     def gradients(self) -> dict[str, np.ndarray]:
         return {"weights_input": self.dweights_input,
                 "weights_hidden": self.dweights_hidden,
                 "biases": self.dbiases}
 
-    # %% chapters/13-recurrence.md cell 5
+    # %% chapters/13-recurrence.md cell 6
     def get_config(self) -> dict:
         return {"n_inputs": self.n_inputs, "n_hidden": self.n_hidden,
                 "dtype": self.dtype.name}
 
-    # %% chapters/13-recurrence.md cell 5
+    # %% chapters/13-recurrence.md cell 6
     @classmethod
     def array_shapes(cls, config: dict) -> dict[str, tuple[int, ...]]:
         """The shapes of the parameters for ``config``, known without
@@ -121,7 +122,7 @@ class RNN(Layer):
                 "weights_hidden": (n_hidden, n_hidden), "biases": (n_hidden,)}
 
 
-# %% chapters/13-recurrence.md cell 15
+# %% chapters/13-recurrence.md cell 16
 IGNORE_INDEX = -1   # the target of a padded position: no loss counts it
 
 
@@ -151,7 +152,7 @@ def padded_sequences(words, vocab: CharVocabulary,
     return inputs, targets
 
 
-# %% chapters/13-recurrence.md cell 17
+# %% chapters/13-recurrence.md cell 18
 def sequence_cross_entropy(logits, targets,
                            ignore_index: int = IGNORE_INDEX):
     """The mean cross-entropy of softmax(``logits``) (N, T, V) against

@@ -6,7 +6,7 @@ Generated from chapters/06-training-loop.md, chapters/b-robustness.md by tools/e
 
 __all__ = ['FORMAT', 'save', 'load', 'MAX_RECORD_BYTES', 'MAX_RECORD_DEPTH']
 
-# %% chapters/06-training-loop.md cell 31
+# %% chapters/06-training-loop.md cell 32
 # dlfs.saving: the model file. save(model, path) writes a NumPy .npz archive
 # of plain arrays and one JSON record of the classes; load(path) reads it.
 import json
@@ -46,7 +46,7 @@ def _arrays(model: Model) -> dict[str, np.ndarray]:
     return arrays
 
 
-# %% chapters/b-robustness.md cell 36
+# %% chapters/b-robustness.md cell 38
 def save(model: Model, path) -> None:
     """Write ``model`` to ``path`` (.npz: its arrays and the JSON record),
     once ``load`` is known to be able to rebuild it; else write nothing."""
@@ -56,7 +56,7 @@ def save(model: Model, path) -> None:
         np.savez(file, architecture=np.array(text), **arrays)
 
 
-# %% chapters/06-training-loop.md cell 32
+# %% chapters/06-training-loop.md cell 33
 def _find_class(name: str, base: type, custom_objects: dict) -> type:
     """``custom_objects[short name]``, else dlfs's own ``base`` subclass
     of that full name ("dlfs.layers.Dense")."""
@@ -73,7 +73,7 @@ def _find_class(name: str, base: type, custom_objects: dict) -> type:
         f"load(path, custom_objects={{{short!r}: {short}}})")
 
 
-# %% chapters/b-robustness.md cell 32
+# %% chapters/b-robustness.md cell 34
 def _build(spec, base: type, custom_objects: dict, where: str = "the record",
            shapes: dict | None = None):
     """4. The object a record describes, or None; a layer whose class says
@@ -116,13 +116,14 @@ def _restore(model: Model, arrays: dict[str, np.ndarray]) -> None:
     theirs = {k.removeprefix("optimizer."): v for k, v in arrays.items()
               if k not in ours}
     if theirs and model.optimizer is None:
-        raise ValueError("the file holds an optimizer's state but no optimizer")
+        raise ValueError(
+            "the file holds an optimizer's state but no optimizer")
     model.load_state_dict(ours)
     if model.optimizer is not None:
         model.optimizer.load_state_dict(model.layers, theirs)
 
 
-# %% chapters/b-robustness.md cell 34
+# %% chapters/b-robustness.md cell 36
 def load(path, custom_objects: dict | None = None) -> Model:
     """The model that ``save`` wrote to ``path``, with every array in place.
 
@@ -145,7 +146,7 @@ def load(path, custom_objects: dict | None = None) -> Model:
         raise ValueError(f"{path}: {error}") from None
 
 
-# %% chapters/b-robustness.md cell 27
+# %% chapters/b-robustness.md cell 29
 import math
 import zipfile
 from pathlib import Path
@@ -167,17 +168,18 @@ def _members(archive: zipfile.ZipFile, file_size: int) -> dict:
                              f"or it appears twice")
         if (info.compress_type != zipfile.ZIP_STORED
                 or info.compress_size != info.file_size):
-            raise ValueError(f"the member {info.filename} is compressed: model "
-                             f"files hold uncompressed arrays only")
+            raise ValueError(f"the member {info.filename} is compressed: "
+                             f"model files hold uncompressed arrays only")
         if info.header_offset + info.file_size > file_size:
-            raise ValueError(f"truncated: {info.filename} ends beyond the file")
+            raise ValueError(
+                f"truncated: {info.filename} ends beyond the file")
         members[key] = info
     if "architecture" not in members:
         raise ValueError("no architecture record: not a file written by save")
     return members
 
 
-# %% chapters/b-robustness.md cell 29
+# %% chapters/b-robustness.md cell 31
 _NPY_HEADERS = {(1, 0): np.lib.format.read_array_header_1_0,
                 (2, 0): np.lib.format.read_array_header_2_0}
 
@@ -217,7 +219,7 @@ def _read(archive: zipfile.ZipFile, info: zipfile.ZipInfo, header):
     return np.frombuffer(data, dtype=dtype).reshape(shape)
 
 
-# %% chapters/b-robustness.md cell 31
+# %% chapters/b-robustness.md cell 33
 def _read_record(archive: zipfile.ZipFile, members: dict, headers: dict):
     """3. The architecture record: a string of at most MAX_RECORD_BYTES,
     JSON at most MAX_RECORD_DEPTH deep, in this dlfs's FORMAT: a dict."""
@@ -239,8 +241,8 @@ def _read_record(archive: zipfile.ZipFile, members: dict, headers: dict):
                          f"{MAX_RECORD_DEPTH} levels")
     found = record.get("format") if isinstance(record, dict) else None
     if found != FORMAT:
-        raise ValueError(f"its architecture record is in the format {found!r}; "
-                         f"this dlfs reads {FORMAT}")
+        raise ValueError(f"its architecture record is in the format "
+                         f"{found!r}; this dlfs reads {FORMAT}")
     return record
 
 
@@ -256,7 +258,7 @@ def _depth(value) -> int:
     return deepest
 
 
-# %% chapters/b-robustness.md cell 34
+# %% chapters/b-robustness.md cell 36
 def _check_headers(model: Model, headers: dict) -> None:
     """5. The file holds the model's arrays, and no others, each of the
     model's shape and dtype: the headers tell, before any data are read."""
@@ -268,8 +270,9 @@ def _check_headers(model: Model, headers: dict) -> None:
                          f"found {sorted(have)}")
     for key, (shape, dtype) in want.items():
         if have[key] != (shape, dtype):
-            raise ValueError(f"{key} is {have[key][1]} of shape {have[key][0]} "
-                             f"in the file, {dtype} of shape {shape} here")
+            raise ValueError(f"{key} is {have[key][1]} of shape "
+                             f"{have[key][0]} in the file, {dtype} of shape "
+                             f"{shape} here")
 
 
 def _load_checked(archive: zipfile.ZipFile, size: int, custom_objects: dict):
@@ -283,9 +286,11 @@ def _load_checked(archive: zipfile.ZipFile, size: int, custom_objects: dict):
                          f"got {describe(record.get('layers'))}")
     layers = []
     for i, spec in enumerate(record["layers"]):
-        shapes = {key.removeprefix(f"{i}."): header[0]
-                  for key, header in headers.items() if key.startswith(f"{i}.")}
-        layers.append(_build(spec, Layer, custom_objects, f"layer {i}", shapes))
+        prefix = f"{i}."
+        shapes = {key.removeprefix(prefix): header[0]
+                  for key, header in headers.items() if key.startswith(prefix)}
+        layers.append(_build(spec, Layer, custom_objects, f"layer {i}",
+                             shapes))
     loss = _build(record.get("loss"), Loss, custom_objects, "the loss")
     optimizer = _build(record.get("optimizer"), Optimizer, custom_objects,
                        "the optimizer")
@@ -300,7 +305,7 @@ def _load_checked(archive: zipfile.ZipFile, size: int, custom_objects: dict):
     return model
 
 
-# %% chapters/b-robustness.md cell 36
+# %% chapters/b-robustness.md cell 38
 def _check_rebuilds(model: Model) -> None:
     """Refuse an object that ``load`` could not rebuild: one for which
     ``type(obj)(**obj.get_config())`` fails."""

@@ -131,7 +131,7 @@ class Embedding(Layer):
         if indices.dtype.kind not in "iu":
             raise TypeError(f"{name} must hold integer token indices, got "
                             f"dtype {indices.dtype}")
-        if indices.ndim == 0 or len(indices) == 0:
+        if indices.ndim == 0 or indices.size == 0:
             raise ValueError(f"{name} must be a non-empty batch (N, ...) "
                              f"of token indices, got shape {indices.shape}")
         low, high = indices.min(), indices.max()
