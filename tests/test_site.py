@@ -2,8 +2,9 @@
 
 Every page in _toc.yml is opened from a local web server. On each: no console errors, no request
 leaves the machine (the site is self-contained: no CDN, no analytics), every formula is typeset by
-MathJax, every image loads, and the previous/next, download and other internal links resolve. The
-search page must find "backpropagation". Screenshots of the landing page and the first chapter
+MathJax, every image loads, and the previous/next, download and other internal links resolve. No
+code block scrolls sideways at 1280 px; at a phone's 390 px, wide formulas and tables scroll in
+their own box and Fig. 1 is drawn top to bottom. The search page must find "backpropagation". Screenshots of the landing page and the first chapter
 go to _build/screenshots/.
 
 Needs Debian's Chromium:  apt-get update && apt-get install -y chromium chromium-driver
@@ -19,6 +20,7 @@ import tempfile
 import threading
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
@@ -299,39 +301,61 @@ def test_page(browser, site, page):
     for line in browser.execute_script(WIDE_CODE):
         problems.append(f"code scrolls sideways at 1280 px: {line!r}")
 
+    # the same page on a 390-px phone: wide formulas and tables scroll in their own box, and
+    # Fig. 1 is the upright drawing
+    with phone_width(browser):
+        problems += [f"cut off at 390 px: {what!r}" for what in browser.execute_script(CUT_OFF)]
+        if page == PAGES[0]:
+            shown = upright_figure(browser)
+            if not shown[0]:
+                problems.append(f"Fig. 1 is not the upright drawing at full width: {shown[1]}")
+
     if problems:
         pytest.fail(f"{page}.html:\n  " + "\n  ".join(problems), pytrace=False)
+
+
+@contextmanager
+def phone_width(driver):
+    """The open page as on a 390-px-wide phone, until the block ends."""
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
+    try:
+        yield driver
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def upright_figure(driver, timeout: float = TIMEOUT) -> tuple[bool, list]:
+    """Whether Fig. 1 shows its top-to-bottom drawing, at least 300 px wide (waits for it)."""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def shown(d):
+        return d.execute_script("""
+            const img = document.querySelector('#fig-network img');
+            const box = img.getBoundingClientRect();
+            return [getComputedStyle(img).content, box.width, box.height];""")
+
+    def upright(d):
+        content, width, height = shown(d)
+        return "network-narrow.png" in content and height > width >= 300
+
+    try:
+        WebDriverWait(driver, timeout).until(upright)
+        return True, shown(driver)
+    except TimeoutException:
+        return False, shown(driver)
 
 
 @pytest.fixture
 def phone(browser):
     """The browser as a 390-px-wide phone, for one test."""
-    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                            {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
-    try:
+    with phone_width(browser):
         yield browser
-    finally:
-        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
-
-
-@pytest.mark.parametrize("page", PAGES)
-def test_phone_width(phone, site, page):
-    """At 390 px, wide formulas and tables scroll in their own box; Fig. 1 is drawn upright."""
-    open_page(phone, urljoin(site, page + ".html"))
-    problems = [f"cut off at 390 px: {what!r}" for what in phone.execute_script(CUT_OFF)]
-    if page == PAGES[0]:
-        shown = phone.execute_script("""
-            const img = document.querySelector('#fig-network img');
-            const box = img.getBoundingClientRect();
-            return [getComputedStyle(img).content, box.width, box.height];""")
-        if "network-narrow.png" not in shown[0] or not shown[2] > shown[1] >= 300:
-            problems.append(f"Fig. 1 is not the upright drawing at full width: {shown}")
-    if problems:
-        pytest.fail(f"{page}.html:\n  " + "\n  ".join(problems), pytrace=False)
 
 
 def test_the_layout_checks_catch_planted_faults(phone, site):
-    """A too-long code line and a wide formula outside any scroll box are both reported."""
+    """A too-long code line, a wide table outside any scroll box and a wide Fig. 1 are reported."""
     open_page(phone, urljoin(site, "chapters/01-dense-layer.html"))
     phone.execute_script("""
         const article = document.querySelector('article');
@@ -341,6 +365,12 @@ def test_the_layout_checks_catch_planted_faults(phone, site):
             '</td></tr></table></div>');""")
     assert "x" * 60 in phone.execute_script(WIDE_CODE)
     assert phone.execute_script(CUT_OFF) == ["table: " + "wide " * 12]
+    # and Fig. 1 left as the wide drawing is reported
+    open_page(phone, urljoin(site, PAGES[0] + ".html"))
+    assert upright_figure(phone)[0]
+    phone.execute_script("""document.head.insertAdjacentHTML('beforeend',
+        '<style>#fig-network img { content: normal !important; }</style>');""")
+    assert not upright_figure(phone, timeout=2)[0]
 
 
 def test_search_finds_backpropagation(browser, site):
