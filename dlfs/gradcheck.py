@@ -43,11 +43,11 @@ def numerical_gradient(f, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
 # %% chapters/02-backpropagation.md cell 8
 def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
     """``|a - n| / (|a| + |n|)`` with Euclidean norms over all elements, a
-    float in [0, 1].
+    float in [0, 1] for finite arrays, NaN when either holds a NaN or an
+    infinity (so that a check ``error < tolerance`` fails).
 
     Symmetric in its arguments, independent of their common scale, 0 when
-    both are all zeros, NaN when either holds a NaN or an infinity (so that
-    a check ``error < tolerance`` fails). Raises ValueError when the shapes
+    both are all zeros. Raises ValueError when the shapes
     differ (no broadcasting).
     """
     a = np.asarray(analytic, dtype=np.float64)
